@@ -1,0 +1,5 @@
+import sys
+
+from lconsole.cli.main import main
+
+sys.exit(main())

@@ -19,6 +19,7 @@ from lconsole.api.app import build_app
 from lconsole.cli import endpoint as endpoints
 from lconsole.config import EngineSettings
 from lconsole.engine.service import Engine
+from lconsole.engine.transport import NoDelayHttpToolsProtocol
 
 
 class EngineLocked(RuntimeError):
@@ -96,7 +97,7 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
         lifespan="on",
         access_log=False,
         loop="uvloop",
-        http="httptools",
+        http=NoDelayHttpToolsProtocol,
         timeout_graceful_shutdown=5,
         server_header=False,
     )

@@ -63,7 +63,7 @@ class EngineSettings:
     port: int = DEFAULT_PORT
     account_concurrency: int = 1000
     idle_ttl_seconds: float = 600.0
-    load_samples: bool = False
+    load_samples: str = "never"  # "never" | "first-start" | "always"
 
     @property
     def paths(self) -> StatePaths:

@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         from lconsole.cli import serve
         from lconsole.config import EngineSettings
 
-        if args.command is None:
+        console = args.command is None
+        if console:
             args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
         settings = EngineSettings(
             state_dir=state_dir,
@@ -57,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             account_concurrency=args.account_concurrency,
             idle_ttl_seconds=args.idle_ttl,
-            load_samples=args.samples,
+            load_samples="always" if args.samples else ("first-start" if console else "never"),
         )
         serve.configure_logging(args.verbose)
         return serve.run(settings)

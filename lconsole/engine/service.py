@@ -5,20 +5,33 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from lconsole.config import EngineSettings
+from lconsole.engine import samples
 from lconsole.engine.aliases import Aliases
+from lconsole.engine.async_invoke import AsyncInvoker
 from lconsole.engine.concurrency import Concurrency
 from lconsole.engine.functions import Functions
+from lconsole.engine.invoke import Invoker
 from lconsole.engine.invoke_configs import InvokeConfigs
 from lconsole.engine.layers import Layers
 from lconsole.engine.permissions import Permissions
+from lconsole.engine.pool import Pool
 from lconsole.engine.registry import Registry
+from lconsole.engine.runtime_api import RuntimeApi
+from lconsole.engine.scheduler import Scheduler
 from lconsole.engine.tags import Tags
+from lconsole.model import arn as arns
+from lconsole.model.invocation import InvocationType, InvokeRequest, InvokeResult
+from lconsole.model.record import FunctionRecord
 from lconsole.model.settings import AccountLimits
 from lconsole.store import db as store_db
 from lconsole.store.catalog import Catalog
 from lconsole.store.code import CodeStore
+from lconsole.store.queue import EventQueue, QueuedEvent
+from lconsole.store.telemetry import TelemetryStore
+from lconsole.telemetry.writer import TelemetryWriter
 
 log = logging.getLogger("lconsole.engine")
 
@@ -29,6 +42,7 @@ class Engine:
         self.clock = clock
         paths = settings.paths
         paths.root.mkdir(parents=True, exist_ok=True)
+        self.fresh = not paths.database.exists()  # first start: load the samples
         self.db = store_db.connect(paths.database)
         self.code = CodeStore(paths.code)
         self.limits = AccountLimits(concurrent_executions=settings.account_concurrency)
@@ -40,6 +54,35 @@ class Engine:
         self.permissions = Permissions(self.registry)
         self.tags = Tags(self.registry)
         self.layers = Layers(self.registry, self.code, self.limits, clock)
+        self.telemetry_store = TelemetryStore(self.db)
+        self.telemetry = TelemetryWriter(self.telemetry_store)
+        self.runtime_api: RuntimeApi | None = None
+        self.scheduler = Scheduler(self.limits.concurrent_executions)
+        self.scheduler.reserved_total = self.concurrency.reserved_total()
+        self.pool: Pool | None = None
+        self.invoker: Invoker | None = None
+        self.events = EventQueue(self.db)
+        self.async_invoker: AsyncInvoker | None = None
+        self.registry.on_change(self._changed)
+
+    def _layer_tree(self, arn: str) -> Path | None:
+        ref = arns.parse_layer_version_arn(arn)
+        if ref is None:
+            return None
+        layer = self.registry.layers.get(ref.name, {}).get(ref.version)
+        return self.code.tree(layer.code_id) if layer is not None else None
+
+    def _changed(
+        self, name: str, before: FunctionRecord | None, after: FunctionRecord | None
+    ) -> None:
+        self.scheduler.reserved_total = self.concurrency.reserved_total()
+        if self.pool is None or before is None:
+            return
+        if after is None:
+            self.pool.retire(name)
+            return
+        live = {c.revision_id for c in after.versions.values()} | {after.latest.revision_id}
+        self.pool.retire(name, keep=lambda c: c.revision_id in live)
 
     @property
     def region(self) -> str:
@@ -53,8 +96,78 @@ class Engine:
         removed = self.code.collect(self.registry.code_ids())
         if removed:
             log.info("removed %d unreferenced code packages", removed)
+        wanted = self.settings.load_samples
+        if wanted == "always" or (wanted == "first-start" and self.fresh):
+            await samples.load(self.functions)
+        self.telemetry.start()
+        self.runtime_api = RuntimeApi()
+        self.pool = Pool(
+            runtime_api=self.runtime_api,
+            code_tree=self.code.tree,
+            layer_tree=self._layer_tree,
+            root=self.settings.paths.environments,
+            emit=self.telemetry.log,
+            region=self.region,
+            idle_ttl=self.settings.idle_ttl_seconds,
+        )
+        self.pool.start()
+        self.invoker = Invoker(self.registry, self.scheduler, self.pool, self.telemetry.record)
+        self.async_invoker = AsyncInvoker(self.events, self._run_event)
+        self.async_invoker.start()
+
+    async def invoke(
+        self,
+        value: str | None,
+        qualifier: str | None,
+        payload: bytes,
+        *,
+        invocation_type: InvocationType,
+        tail: bool,
+        client_context: str | None,
+        request_id: str,
+    ) -> InvokeResult | None:
+        """Run (RequestResponse), queue (Event) or only check (DryRun) one invocation."""
+        assert self.invoker is not None and self.async_invoker is not None
+        record, config, q, invoked_arn = self.invoker.resolve(value, qualifier)
+        if invocation_type is InvocationType.DRY_RUN:
+            return None
+        if invocation_type is InvocationType.EVENT:
+            event = self.events.put(
+                request_id, record.name, q, invoked_arn, payload, int(self.clock() * 1000)
+            )
+            self.async_invoker.submit(event)
+            return None
+        request = InvokeRequest(
+            function=record.name,
+            qualifier=q,
+            payload=payload,
+            invoked_arn=invoked_arn,
+            request_id=request_id,
+            client_context=client_context,
+            tail=tail,
+        )
+        return await self.invoker.invoke(record, config, request)
+
+    async def _run_event(self, event: QueuedEvent) -> None:
+        assert self.invoker is not None
+        record, config, q, _ = self.invoker.resolve(event.function, event.qualifier)
+        request = InvokeRequest(
+            function=record.name,
+            qualifier=q,
+            payload=event.payload,
+            invoked_arn=event.invoked_arn,
+            request_id=event.request_id,
+        )
+        await self.invoker.invoke(record, config, request, InvocationType.EVENT)
 
     async def stop(self) -> None:
+        if self.async_invoker is not None:
+            await self.async_invoker.stop()
+        if self.pool is not None:
+            await self.pool.stop_all()
+        if self.runtime_api is not None:
+            await self.runtime_api.close_all()
+        await self.telemetry.stop()
         self.db.conn.close()
 
     def account_settings(self) -> dict[str, dict[str, int]]:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def connect(path: Path) -> sqlite_utils.Database:
@@ -43,6 +43,34 @@ def _migrate(db: sqlite_utils.Database) -> None:
             if_not_exists=True,
         )
         db.table("layers").create({"name": str, "next_version": int}, pk="name", if_not_exists=True)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS log_events ("
+            " id INTEGER PRIMARY KEY, log_group TEXT NOT NULL, log_stream TEXT NOT NULL,"
+            " ts INTEGER NOT NULL, ingested INTEGER NOT NULL, request_id TEXT,"
+            " message TEXT NOT NULL)"
+        )
+        db.execute("CREATE INDEX IF NOT EXISTS log_events_group_ts ON log_events(log_group, ts)")
+        db.execute("CREATE INDEX IF NOT EXISTS log_events_request ON log_events(request_id)")
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS invocations ("
+            " request_id TEXT PRIMARY KEY, function TEXT NOT NULL, qualifier TEXT,"
+            " executed_version TEXT NOT NULL, environment_id TEXT, cold INTEGER NOT NULL,"
+            " provisioned INTEGER NOT NULL, invocation_type TEXT NOT NULL,"
+            " start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, init_ms REAL,"
+            " duration_ms REAL NOT NULL, billed_ms INTEGER NOT NULL, memory_mb INTEGER NOT NULL,"
+            " max_memory_mb INTEGER NOT NULL, status TEXT NOT NULL, error_type TEXT,"
+            " architecture TEXT NOT NULL, cost_usd REAL NOT NULL)"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS async_events ("
+            " id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, function TEXT NOT NULL,"
+            " qualifier TEXT, invoked_arn TEXT NOT NULL, payload BLOB NOT NULL,"
+            " enqueued_ms INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0)"
+        )
+        db.execute(
+            "CREATE INDEX IF NOT EXISTS invocations_function_start"
+            " ON invocations(function, start_ms)"
+        )
         db.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)", [str(SCHEMA_VERSION)]
         )

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,21 +49,29 @@ class EngineProcess:
             start_new_session=True,
         )
         assert self.proc.stdout is not None
-        sel = selectors.DefaultSelector()
-        sel.register(self.proc.stdout, selectors.EVENT_READ)
+        lines: queue.Queue[str] = queue.Queue()
+        stdout = self.proc.stdout
+
+        def pump() -> None:  # keeps draining so a chatty engine never blocks on its pipe
+            for line in stdout:
+                lines.put(line)
+            lines.put("")
+
+        self._pump = threading.Thread(target=pump, daemon=True)
+        self._pump.start()
+        self._lines = lines
         deadline = time.monotonic() + STARTUP_TIMEOUT
         while time.monotonic() < deadline:
-            if not sel.select(timeout=deadline - time.monotonic()):
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
                 break
-            line = self.proc.stdout.readline()
             if not line:
                 break
             self.output.append(line)
             if "listening on " in line:
                 self.url = line.rsplit("listening on ", 1)[1].strip()
-                sel.close()
                 return self
-        sel.close()
         self.stop()
         raise RuntimeError("engine did not start:\n" + "".join(self.output))
 
@@ -90,8 +99,12 @@ class EngineProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(5)
+        pump = getattr(self, "_pump", None)
+        if pump is not None:
+            pump.join(5)
+            while not self._lines.empty():
+                self.output.append(self._lines.get_nowait())
         if self.proc.stdout:
-            self.output.append(self.proc.stdout.read())
             self.proc.stdout.close()
         code = self.proc.returncode
         self.proc = None

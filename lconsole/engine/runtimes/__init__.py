@@ -1,0 +1,55 @@
+"""One launcher per runtime family: how to start a runtime process for a function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from lconsole.model.function import FunctionConfig
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """The paths a function sees: its code, merged layers and writable /tmp."""
+
+    task_root: Path
+    opt: Path
+    tmp: Path
+
+
+@dataclass(frozen=True)
+class Launch:
+    argv: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    notice: str | None = None  # said once in the function's log
+
+
+class MissingToolchain(Exception):
+    """The runtime cannot start here; the message becomes a Runtime.InvalidEntrypoint error."""
+
+
+class Launcher(Protocol):
+    def launch(self, config: FunctionConfig, sandbox: Sandbox) -> Launch: ...
+
+    def version_label(self, config: FunctionConfig) -> str:
+        """What INIT_START names as the runtime version, e.g. `python:3.12.v1`."""
+        ...
+
+
+def launcher_for(runtime: str) -> Launcher:
+    if runtime.startswith("python"):
+        from lconsole.engine.runtimes.python import PythonLauncher
+
+        return PythonLauncher()
+    if runtime.startswith("nodejs"):
+        from lconsole.engine.runtimes.node import NodeLauncher
+
+        return NodeLauncher()
+    if runtime.startswith("provided"):
+        from lconsole.engine.runtimes.provided import ProvidedLauncher
+
+        return ProvidedLauncher()
+    from lconsole.engine.runtimes.unsupported import UnsupportedLauncher
+
+    return UnsupportedLauncher()

@@ -1,0 +1,645 @@
+"""ExecutionEnvironment: one runtime process (tree) serving one invocation at a time.
+
+An environment owns its Runtime API channel, its `/tmp`, its log stream and its process. It
+initialises once (cold), then serves invocations (warm). After a timeout or a crash the runtime
+process is replaced inside the same environment: `/tmp` survives, globals do not, as on AWS.
+Every state change goes through `model.environment.move`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import re
+import secrets
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lconsole.engine.runtime_api import (
+    Outcome,
+    RuntimeApi,
+    RuntimeChannel,
+    RuntimeInvocation,
+    next_headers,
+)
+from lconsole.engine.runtimes import Launch, Launcher, MissingToolchain, Sandbox
+from lconsole.engine.variables import function_environment
+from lconsole.model.environment import EnvInfo, EnvState, move
+from lconsole.model.function import FunctionConfig
+from lconsole.model.invocation import InvokeRequest, Status
+from lconsole.model.telemetry import LogEvent
+from lconsole.telemetry import cost as pricing
+from lconsole.telemetry import logs as platform
+
+log = logging.getLogger("lconsole.engine")
+
+ON_DEMAND_INIT_LIMIT = 10.0  # seconds, as AWS allows on-demand init
+MAX_EVENT = 256 * 1024  # CloudWatch's largest log event
+TAIL_BYTES = 4096
+_ERROR_TYPE = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
+_SIGNALS = {
+    signal.SIGKILL: "killed",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGABRT: "aborted",
+    signal.SIGTERM: "terminated",
+    signal.SIGBUS: "bus error",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGINT: "interrupt",
+    signal.SIGQUIT: "quit",
+    signal.SIGPIPE: "broken pipe",
+}
+RUNTIME_ARN = "0" * 64
+
+Emit = Callable[[LogEvent], None]
+
+
+def normalise_error_type(value: str | None) -> str | None:
+    """The platform's rule for the Error Type shown on REPORT and INIT_REPORT lines."""
+    if value is None:
+        return None
+    if _ERROR_TYPE.search(value):
+        return value
+    return "Function.Unknown" if value.startswith("Function.") else "Runtime.Unknown"
+
+
+def exit_reason(returncode: int) -> str:
+    if returncode == 0:
+        return "Runtime exited without providing a reason"
+    if returncode < 0:
+        try:
+            sig = signal.Signals(-returncode)
+        except ValueError:
+            return f"Runtime exited with error: signal: {-returncode}"
+        name = _SIGNALS.get(sig, sig.name.lower())
+        return f"Runtime exited with error: signal: {name}"
+    return f"Runtime exited with error: exit status {returncode}"
+
+
+def platform_error(error_type: str, message: str) -> bytes:
+    """Platform-authored payloads: compact Go-style JSON with errorType first."""
+    return json.dumps(
+        {"errorType": error_type, "errorMessage": message}, separators=(",", ":")
+    ).encode()
+
+
+class RuntimeExited(Exception):
+    def __init__(self, returncode: int) -> None:
+        super().__init__(returncode)
+        self.returncode = returncode
+
+
+class TimedOut(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class InitFailure:
+    payload: bytes
+    error_type: str  # normalised, for INIT_REPORT / REPORT
+    status: str = "error"  # "error" | "timeout"
+
+
+@dataclass
+class Attempt:
+    """What one invocation did inside the environment."""
+
+    status: Status
+    payload: bytes
+    duration_ms: float
+    init_ms: float | None
+    max_memory_mb: int
+    error_type: str | None = None
+    function_error: bool = False
+    content_type: str = "application/json"
+    tail: bytes | None = None
+    billed_ms: int = 0
+
+
+class ExecutionEnvironment:
+    def __init__(
+        self,
+        config: FunctionConfig,
+        *,
+        launcher: Launcher,
+        sandbox: Sandbox,
+        runtime_api: RuntimeApi,
+        emit: Emit,
+        region: str,
+        provisioned: bool = False,
+        notice: str | None = None,
+        xray_daemon: str | None = None,
+        env_id: str | None = None,
+    ) -> None:
+        self.config = config
+        self.id = env_id or secrets.token_hex(16)
+        self.launcher = launcher
+        self.sandbox = sandbox
+        self.runtime_api = runtime_api
+        self.region = region
+        self.provisioned = provisioned
+        self.emit_event = emit
+        self.notice = notice
+        self.xray_daemon = xray_daemon
+        self.created = time.time()
+        self.log_stream = platform.stream_name(self.created, config.version, self.id)
+        self.state = EnvState.STARTING
+        self.invocations = 0
+        self.last_used = time.monotonic()
+        self.max_memory_mb = 0
+        self.retired = False  # config changed or engine stopping: stop when released
+        self.broken = False  # init failed for good: never reuse
+        self.channel: RuntimeChannel | None = None
+        self.port = 0
+        self.proc: asyncio.subprocess.Process | None = None
+        self.exited: asyncio.Future[int] | None = None
+        self.oom = False
+        self.init_ms: float | None = None  # how long the last successful init took
+        self.cold_pending = not provisioned  # the first invoke reports Init Duration
+        self._init_failure: InitFailure | None = None
+        self._spawned_at = 0.0
+        self._launch: Launch | None = None
+        self._launch_error: str | None = None
+        self._readers: list[asyncio.Task[None]] = []
+        self._watcher: asyncio.Task[None] | None = None
+        self._tail: list[str] | None = None
+        self._request_id: str | None = None
+        self._json_logs = config.logging.log_format == "JSON"
+
+    # Views ---------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def info(self) -> EnvInfo:
+        return EnvInfo(
+            id=self.id,
+            function=self.config.name,
+            version=self.config.version,
+            state=self.state,
+            created_ms=int(self.created * 1000),
+            invocations=self.invocations,
+            provisioned=self.provisioned,
+            log_stream=self.log_stream,
+            memory_mb=self.config.memory_size,
+            max_memory_mb=self.max_memory_mb,
+            pid=self.pid,
+        )
+
+    def to(self, state: EnvState) -> None:
+        self.state = move(self.state, state)
+
+    # Logging -------------------------------------------------------------------------------
+
+    def emit(self, message: str, request_id: str | None = None) -> None:
+        if len(message) > MAX_EVENT:
+            message = message[:MAX_EVENT]
+        if self._tail is not None:
+            self._tail.append(message)
+        self.emit_event(
+            LogEvent(
+                self.config.log_group,
+                self.log_stream,
+                int(time.time() * 1000),
+                message,
+                request_id if request_id is not None else self._request_id,
+            )
+        )
+
+    def _init_start_line(self) -> str:
+        label = self.launcher.version_label(self.config)
+        if self._json_logs:
+            return platform.JsonLines(int(time.time() * 1000)).init_start(
+                label,
+                self.region,
+                RUNTIME_ARN,
+                function=self.config.name,
+                version=self.config.version,
+                instance=self.log_stream,
+                memory_mb=self.config.memory_size,
+                init_type=self.init_type,
+            )
+        return platform.TextLines.init_start(label, self.region, RUNTIME_ARN)
+
+    def _lines(self) -> type[platform.TextLines] | platform.JsonLines:
+        if self._json_logs:
+            return platform.JsonLines(int(time.time() * 1000))
+        return platform.TextLines
+
+    @property
+    def init_type(self) -> str:
+        return "provisioned-concurrency" if self.provisioned else "on-demand"
+
+    async def _read_output(self, stream: asyncio.StreamReader) -> None:
+        while True:
+            try:
+                line = await stream.readuntil(b"\n")
+            except asyncio.IncompleteReadError as exc:
+                if exc.partial:
+                    self.emit(exc.partial.decode("utf-8", "replace") + "\n")
+                return
+            except asyncio.LimitOverrunError as exc:
+                line = await stream.readexactly(exc.consumed)
+            self.emit(line.decode("utf-8", "replace"))
+
+    # Process -------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the Runtime API and start the runtime; init runs until its first `/next`."""
+        self.channel = RuntimeChannel()
+        self.port = await self.runtime_api.open(self.channel)
+        if self.notice:
+            self.emit(self.notice + "\n", "")
+        await self._spawn(log_init_start=True)
+
+    async def _spawn(self, *, log_init_start: bool) -> None:
+        assert self.channel is not None
+        self._spawned_at = time.monotonic()
+        loop = asyncio.get_running_loop()
+        self.exited = loop.create_future()
+        if log_init_start:
+            self.emit(self._init_start_line(), "")
+        try:
+            launch = self._launch or self.launcher.launch(self.config, self.sandbox)
+        except MissingToolchain as exc:
+            self._launch_error = str(exc)
+            self.exited.set_result(127)
+            return
+        self._launch = launch
+        if launch.notice:
+            self.emit(launch.notice + "\n", "")
+            launch = Launch(launch.argv, launch.env, None)
+            self._launch = launch
+        env = function_environment(
+            self.config,
+            region=self.region,
+            log_stream=self.log_stream,
+            runtime_api=f"127.0.0.1:{self.port}",
+            sandbox=self.sandbox,
+            launch=launch,
+            init_type=self.init_type,
+            xray_daemon=self.xray_daemon,
+        )
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *launch.argv,
+                env=env,
+                cwd=str(self.sandbox.task_root),
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+                start_new_session=True,
+                limit=1 << 20,
+            )
+        except OSError as exc:
+            self._launch_error = f"could not start {launch.argv[0]}: {exc.strerror}"
+            self.exited.set_result(127)
+            return
+        self.proc = proc
+        assert proc.stdout is not None
+        self._readers = [loop.create_task(self._read_output(proc.stdout))]
+        self._watcher = loop.create_task(self._watch(proc, self.exited))
+
+    async def _watch(self, proc: asyncio.subprocess.Process, exited: asyncio.Future[int]) -> None:
+        code = await proc.wait()
+        for reader in self._readers:
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(asyncio.shield(reader), 1.0)
+        if not exited.done():
+            exited.set_result(code)
+        channel = self.channel
+        if channel is not None and channel.current is not None:
+            outcome = channel.current.outcome
+            if not outcome.done():
+                outcome.set_exception(RuntimeExited(code))
+
+    def _kill(self) -> None:
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    async def _replace_runtime(self, *, log_init_start: bool = True) -> None:
+        """Kill the runtime process and start a fresh one in the same environment."""
+        self._kill()
+        if self.exited is not None:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(self.exited), 5.0)
+        assert self.channel is not None
+        self.channel.reset()
+        self.init_ms = None
+        await self._spawn(log_init_start=log_init_start)
+
+    async def stop(self, grace: float = 2.0) -> None:
+        if self.state in (EnvState.STOPPING, EnvState.STOPPED):
+            return
+        self.to(EnvState.STOPPING)
+        proc = self.proc
+        if proc is not None and proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                await asyncio.wait_for(proc.wait(), grace)
+            except TimeoutError:
+                self._kill()
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(proc.wait(), 5.0)
+        if proc is not None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group
+        await self.runtime_api.close(self.port)
+        self.to(EnvState.STOPPED)
+
+    # Init ----------------------------------------------------------------------------------
+
+    async def initialise(self, limit: float = ON_DEMAND_INIT_LIMIT) -> InitFailure | None:
+        """Wait for the runtime's first `/next`; the failure, if init did not get there."""
+        assert self.channel is not None and self.exited is not None
+        channel = self.channel
+        if channel.initialised.done() and not self.exited.done():
+            return None
+        started = self._spawned_at
+        try:
+            await asyncio.wait_for(
+                asyncio.wait(
+                    {channel.initialised, self.exited}, return_when=asyncio.FIRST_COMPLETED
+                ),
+                max(0.0, limit - (time.monotonic() - started)),
+            )
+        except TimeoutError:
+            self._kill()
+            return InitFailure(b"", "Runtime.Unknown", status="timeout")
+        if channel.initialised.done() and not self.exited.done():
+            self.init_ms = (time.monotonic() - started) * 1000
+            return None
+        return self._init_failure_from_exit()
+
+    def _init_failure_from_exit(self) -> InitFailure:
+        assert self.channel is not None and self.exited is not None
+        if self._launch_error is not None:
+            message = self._launch_error
+            error_type = "Runtime.InvalidEntrypoint"
+            payload = platform_error(error_type, "RequestId: {id} Error: " + message)
+            return InitFailure(payload, error_type)
+        reported = self.channel.init_error
+        if reported is not None:
+            error_type = normalise_error_type(reported.error_type) or "Runtime.Unknown"
+            return InitFailure(reported.body, error_type)
+        code = self.exited.result()
+        return InitFailure(
+            platform_error("Runtime.ExitError", "RequestId: {id} Error: " + exit_reason(code)),
+            "Runtime.ExitError",
+        )
+
+    def init_elapsed_ms(self) -> float:
+        return (time.monotonic() - self._spawned_at) * 1000
+
+    # Invoke --------------------------------------------------------------------------------
+
+    async def invoke(self, request: InvokeRequest, *, started: float) -> Attempt:
+        """Serve one invocation: init first if needed (cold), then run it to an outcome.
+
+        `started` is the `time.monotonic()` at which the request arrived.
+        """
+        assert self.channel is not None and self.exited is not None
+        request_id = request.request_id
+        self._tail = [] if request.tail else None
+        deadline = started + self.config.timeout
+        cold = self.cold_pending
+        self.cold_pending = False
+        if not self.channel.initialised.done() or self.exited.done():
+            failure = await self.initialise(
+                ON_DEMAND_INIT_LIMIT if not self.provisioned else max(130.0, self.config.timeout)
+            )
+            if failure is not None:
+                # Suppressed init: report the failed phase, then init again inside the invoke.
+                cold = False
+                reported_type = failure.error_type if failure.status == "error" else None
+                self.emit(
+                    self._lines().init_report(
+                        self.init_elapsed_ms(), "init", failure.status, reported_type
+                    ),
+                    "",
+                )
+                if self._launch_error is None:
+                    await self._replace_runtime(log_init_start=False)
+                    failure = await self.initialise(max(0.0, deadline - time.monotonic()))
+                if failure is not None:
+                    return self._failed_init(request_id, failure, started)
+        init_ms = self.init_ms if cold else None
+        if cold:  # Duration and the deadline start when the handler does
+            started = time.monotonic()
+            deadline = started + self.config.timeout
+        invocation = RuntimeInvocation(
+            request_id,
+            request.payload,
+            next_headers(
+                request_id,
+                int((time.time() + deadline - time.monotonic()) * 1000),
+                request.invoked_arn,
+                request.trace_header,
+                request.client_context,
+            ),
+        )
+        self._request_id = request_id
+        self.emit(
+            self._lines().start(request_id, self.config.version, function_arn=self.config.name),
+            request_id,
+        )
+        self.invocations += 1
+        self.channel.dispatch(invocation)
+        loop = asyncio.get_running_loop()
+        timer = loop.call_at(
+            loop.time() + max(0.0, deadline - time.monotonic()), _expire, invocation.outcome
+        )
+        try:
+            outcome = await invocation.outcome
+            timer.cancel()
+            attempt = self._from_outcome(outcome, started, init_ms)
+        except TimedOut:
+            attempt = Attempt(
+                Status.TIMEOUT,
+                platform_error(
+                    "Sandbox.Timedout",
+                    f"RequestId: {request_id} Error: Task timed out after "
+                    f"{self.config.timeout:.2f} seconds",
+                ),
+                self.config.timeout * 1000.0,
+                init_ms,
+                self._memory(),
+                error_type="Sandbox.Timedout",
+                function_error=True,
+            )
+            await self._replace_runtime()
+        except RuntimeExited as exc:
+            timer.cancel()
+            oom, self.oom = self.oom, False
+            attempt = Attempt(
+                Status.CRASH,
+                platform_error(
+                    "Runtime.ExitError",
+                    f"RequestId: {request_id} Error: {exit_reason(exc.returncode)}",
+                ),
+                (time.monotonic() - started) * 1000,
+                init_ms,
+                self.config.memory_size if oom else self.max_memory_mb,
+                error_type="Runtime.OutOfMemory" if oom else "Runtime.ExitError",
+                function_error=True,
+            )
+            await self._replace_runtime()
+        # Let output the runtime wrote before answering reach the log ahead of END.
+        await asyncio.sleep(0)
+        self._finish(attempt, request_id)
+        return attempt
+
+    def _from_outcome(self, outcome: Outcome, started: float, init_ms: float | None) -> Attempt:
+        duration = (time.monotonic() - started) * 1000
+        memory = self._memory()
+        if outcome.kind == "response":
+            return Attempt(
+                Status.SUCCESS,
+                outcome.body,
+                duration,
+                init_ms,
+                memory,
+                content_type=outcome.content_type,
+            )
+        if outcome.kind == "too_large":
+            return Attempt(
+                Status.ERROR,
+                json.dumps(
+                    {
+                        "errorMessage": "Response payload size exceeded maximum allowed payload "
+                        "size (6291556 bytes).",
+                        "errorType": "Function.ResponseSizeTooLarge",
+                    },
+                    separators=(",", ":"),
+                ).encode(),
+                duration,
+                init_ms,
+                memory,
+                error_type="Function.ResponseSizeTooLarge",
+                function_error=True,
+            )
+        error_type = outcome.error_type
+        if error_type is None:
+            with contextlib.suppress(ValueError, AttributeError, TypeError):
+                error_type = json.loads(outcome.body).get("errorType")
+        return Attempt(
+            Status.ERROR,
+            outcome.body,
+            duration,
+            init_ms,
+            memory,
+            error_type=error_type,
+            function_error=True,
+        )
+
+    def _failed_init(self, request_id: str, failure: InitFailure, started: float) -> Attempt:
+        self._request_id = request_id
+        self.emit(
+            self._lines().init_report(
+                self.init_elapsed_ms(), "invoke", failure.status, failure.error_type
+            ),
+            request_id,
+        )
+        self.emit(
+            self._lines().start(request_id, self.config.version, function_arn=self.config.name),
+            request_id,
+        )
+        payload = failure.payload.replace(b"{id}", request_id.encode())
+        status = Status.TIMEOUT if failure.status == "timeout" else Status.ERROR
+        if failure.status == "timeout":
+            payload = platform_error(
+                "Sandbox.Timedout",
+                f"RequestId: {request_id} Error: Task timed out after "
+                f"{self.config.timeout:.2f} seconds",
+            )
+        attempt = Attempt(
+            status,
+            payload,
+            (time.monotonic() - started) * 1000,
+            None,
+            self._memory(),
+            error_type=failure.error_type,
+            function_error=True,
+        )
+        self.broken = True
+        self._finish(attempt, request_id, platform_status=failure.status)
+        return attempt
+
+    def _finish(
+        self, attempt: Attempt, request_id: str, platform_status: str | None = None
+    ) -> None:
+        if not self._json_logs:
+            self.emit(platform.TextLines.end(request_id), request_id)
+        attempt.billed_ms = pricing.billed_duration_ms(
+            attempt.duration_ms, attempt.init_ms, runtime=self.config.runtime or ""
+        )
+        status = platform_status
+        if status is None:
+            if attempt.status is Status.TIMEOUT:
+                status = "timeout"
+            elif attempt.status is Status.CRASH:
+                status = "error"
+        report = platform.Report(
+            request_id=request_id,
+            duration_ms=attempt.duration_ms,
+            billed_ms=attempt.billed_ms,
+            memory_mb=self.config.memory_size,
+            max_memory_mb=attempt.max_memory_mb,
+            init_ms=attempt.init_ms,
+            status=status,
+            error_type=attempt.error_type if status == "error" else None,
+        )
+        self.emit(self._lines().report(report), request_id)
+        if self._tail is not None:
+            text = "".join(self._tail).encode()
+            attempt.tail = text[-TAIL_BYTES:]
+        self._tail = None
+        self._request_id = None
+        self.last_used = time.monotonic()
+
+    def _memory(self) -> int:
+        """Peak resident memory of the runtime process, in MB (what REPORT calls Max Memory)."""
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return self.max_memory_mb
+        try:
+            with open(f"/proc/{proc.pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmHWM:"):
+                        kb = int(line.split()[1])
+                        self.max_memory_mb = max(self.max_memory_mb, -(-kb // 1024))
+                        break
+        except (OSError, ValueError):
+            pass
+        return self.max_memory_mb
+
+    def rss_mb(self) -> int:
+        proc = self.proc
+        if proc is None or proc.returncode is not None:
+            return 0
+        try:
+            with open(f"/proc/{proc.pid}/status", "rb") as fh:
+                for line in fh:
+                    if line.startswith(b"VmRSS:"):
+                        return int(line.split()[1]) // 1024
+        except (OSError, ValueError):
+            return 0
+        return 0
+
+    def kill_for_memory(self) -> None:
+        self.oom = True
+        self._kill()
+
+
+def _expire(outcome: asyncio.Future[Outcome]) -> None:
+    if not outcome.done():
+        outcome.set_exception(TimedOut())

@@ -1,0 +1,129 @@
+"""The synchronous invoke path: resolve → route → lease → environment → record.
+
+Everything here is per request and on the hot path: no SQLite (telemetry is buffered), no
+work that could be done once.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable
+
+from lconsole.engine import names
+from lconsole.engine.pool import Pool
+from lconsole.engine.registry import Registry
+from lconsole.engine.routing import route
+from lconsole.engine.scheduler import Scheduler
+from lconsole.model import arn as arns
+from lconsole.model import errors
+from lconsole.model.function import FunctionConfig
+from lconsole.model.invocation import InvocationRecord, InvocationType, InvokeRequest, InvokeResult
+from lconsole.model.record import FunctionRecord
+from lconsole.telemetry import cost as pricing
+
+log = logging.getLogger("lconsole.engine")
+
+Recorder = Callable[[InvocationRecord], None]
+
+
+class Invoker:
+    def __init__(
+        self,
+        registry: Registry,
+        scheduler: Scheduler,
+        pool: Pool,
+        record: Recorder,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.registry = registry
+        self.scheduler = scheduler
+        self.pool = pool
+        self.record = record
+        self.rng = rng or random.Random()
+
+    def resolve(
+        self, value: str | None, qualifier: str | None
+    ) -> tuple[FunctionRecord, FunctionConfig, str | None, str]:
+        """(record, config to run, qualifier as given, invoked ARN)."""
+        name, q = names.resolve(
+            value,
+            qualifier,
+            region=self.registry.region,
+            account=self.registry.account,
+        )
+        record = self.registry.require(name, q)
+        invoked_arn = self.registry.arn(name, q)
+        if q is None or q == arns.LATEST:
+            return record, record.latest, q, invoked_arn
+        config = record.versions.get(q)
+        if config is not None:
+            return record, config, q, invoked_arn
+        alias = record.aliases.get(q)
+        if alias is None:
+            raise errors.not_found(f"Function not found: {invoked_arn}")
+        version = (
+            route(alias, self.rng.random())
+            if alias.additional_weights
+            else (alias.function_version)
+        )
+        config = record.config(version)
+        if config is None:
+            raise errors.not_found(f"Function not found: {invoked_arn}")
+        return record, config, q, invoked_arn
+
+    async def invoke(
+        self,
+        record: FunctionRecord,
+        config: FunctionConfig,
+        request: InvokeRequest,
+        invocation_type: InvocationType = InvocationType.REQUEST_RESPONSE,
+    ) -> InvokeResult:
+        started = time.monotonic()
+        start_ms = int(time.time() * 1000)
+        lease = self.scheduler.acquire(record)
+        env = None
+        try:
+            env = await self.pool.acquire(config)
+            cold = env.cold_pending
+            attempt = await env.invoke(request, started=started)
+        finally:
+            self.scheduler.release(lease)
+            if env is not None:
+                self.pool.release(env)
+        billed = attempt.billed_ms
+        architecture = config.architectures[0] if config.architectures else "x86_64"
+        cost = pricing.invocation_cost(
+            billed, config.memory_size, architecture, config.ephemeral_storage
+        )
+        self.record(
+            InvocationRecord(
+                request_id=request.request_id,
+                function=config.name,
+                qualifier=request.qualifier,
+                executed_version=config.version,
+                environment_id=env.id,
+                cold=cold and attempt.init_ms is not None,
+                start_ms=start_ms,
+                end_ms=int(time.time() * 1000),
+                init_ms=attempt.init_ms,
+                duration_ms=attempt.duration_ms,
+                billed_ms=billed,
+                memory_mb=config.memory_size,
+                max_memory_mb=attempt.max_memory_mb,
+                status=attempt.status,
+                error_type=attempt.error_type,
+                architecture=architecture,
+                invocation_type=invocation_type,
+                provisioned=env.provisioned,
+                cost_usd=cost.total,
+            )
+        )
+        return InvokeResult(
+            request_id=request.request_id,
+            executed_version=config.version,
+            payload=attempt.payload,
+            function_error="Unhandled" if attempt.function_error else None,
+            log_tail=attempt.tail,
+        )

@@ -1,0 +1,210 @@
+"""Environments per function version: hand out a warm one or start one, reap idle ones.
+
+Environments are keyed by (function, version, revision): an update to `$LATEST` gives a new
+revision, so requests go to fresh environments at once while the old ones drain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from lconsole.engine.environment import Emit, ExecutionEnvironment
+from lconsole.engine.runtime_api import RuntimeApi
+from lconsole.engine.runtimes import Sandbox, launcher_for
+from lconsole.model.environment import EnvInfo, EnvState
+from lconsole.model.function import FunctionConfig
+
+log = logging.getLogger("lconsole.engine")
+
+Key = tuple[str, str, str]
+LayerTree = Callable[[str], Path | None]  # layer version ARN -> unpacked tree
+
+
+def key_of(config: FunctionConfig) -> Key:
+    return (config.name, config.version, config.revision_id)
+
+
+class Pool:
+    def __init__(
+        self,
+        *,
+        runtime_api: RuntimeApi,
+        code_tree: Callable[[str], Path],
+        layer_tree: LayerTree,
+        root: Path,
+        emit: Emit,
+        region: str,
+        idle_ttl: float = 600.0,
+        xray_daemon: str | None = None,
+    ) -> None:
+        self.runtime_api = runtime_api
+        self.code_tree = code_tree
+        self.layer_tree = layer_tree
+        self.root = root
+        self.emit = emit
+        self.region = region
+        self.idle_ttl = idle_ttl
+        self.xray_daemon = xray_daemon
+        self.idle: dict[Key, list[ExecutionEnvironment]] = {}
+        self.environments: dict[str, ExecutionEnvironment] = {}
+        self._noticed: set[str] = set()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping: set[asyncio.Task[None]] = set()
+
+    def start(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)  # leftovers of an engine that died
+        self.root.mkdir(parents=True, exist_ok=True)
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._reap_loop()), loop.create_task(self._memory_loop())]
+
+    # Sandboxes ---------------------------------------------------------------------------
+
+    def _sandbox(self, env_id: str, config: FunctionConfig) -> Sandbox:
+        home = self.root / env_id
+        tmp = home / "tmp"
+        opt = home / "opt"
+        tmp.mkdir(parents=True)
+        opt.mkdir()
+        for layer in config.layers:
+            tree = self.layer_tree(layer.arn)
+            if tree is not None:
+                shutil.copytree(tree, opt, symlinks=True, dirs_exist_ok=True, copy_function=_link)
+        return Sandbox(task_root=self.code_tree(config.code_id), opt=opt, tmp=tmp)
+
+    def _notice(self, config: FunctionConfig, sandbox: Sandbox) -> str | None:
+        if config.name in self._noticed:
+            return None
+        self._noticed.add(config.name)
+        return (
+            "lconsole: no private mount namespace for this environment; the code is at "
+            f"{sandbox.task_root} (LAMBDA_TASK_ROOT), layers at {sandbox.opt} and the "
+            f"writable tmp at {sandbox.tmp} (TMPDIR)."
+        )
+
+    # Lease and return --------------------------------------------------------------------
+
+    async def acquire(self, config: FunctionConfig) -> ExecutionEnvironment:
+        """A warm idle environment for this version, else a new (cold) one."""
+        idle = self.idle.get(key_of(config))
+        while idle:
+            env = idle.pop()
+            if env.state is EnvState.IDLE and not env.retired:
+                env.to(EnvState.BUSY)
+                return env
+        env = await self.create(config)
+        env.to(EnvState.BUSY)
+        return env
+
+    async def create(
+        self, config: FunctionConfig, *, provisioned: bool = False
+    ) -> ExecutionEnvironment:
+        env_id = os.urandom(16).hex()
+        sandbox = await asyncio.to_thread(self._sandbox, env_id, config)
+        env = ExecutionEnvironment(
+            config,
+            launcher=launcher_for(config.runtime or ""),
+            sandbox=sandbox,
+            runtime_api=self.runtime_api,
+            emit=self.emit,
+            region=self.region,
+            provisioned=provisioned,
+            notice=self._notice(config, sandbox),
+            xray_daemon=self.xray_daemon,
+            env_id=env_id,
+        )
+        self.environments[env.id] = env
+        await env.start()
+        return env
+
+    def release(self, env: ExecutionEnvironment) -> None:
+        if env.broken or env.retired or env.state is not EnvState.BUSY:
+            self._stop_later(env)
+            return
+        env.to(EnvState.IDLE)
+        self.idle.setdefault(key_of(env.config), []).append(env)
+
+    # Draining and reaping ----------------------------------------------------------------
+
+    def retire(self, name: str, keep: Callable[[FunctionConfig], bool] | None = None) -> None:
+        """Stop a function's environments (now if idle, on release if busy)."""
+        for env in list(self.environments.values()):
+            if env.config.name != name or (keep is not None and keep(env.config)):
+                continue
+            env.retired = True
+            if env.state is EnvState.IDLE:
+                self._remove_idle(env)
+                self._stop_later(env)
+
+    def _remove_idle(self, env: ExecutionEnvironment) -> None:
+        idle = self.idle.get(key_of(env.config))
+        if idle and env in idle:
+            idle.remove(env)
+
+    def _stop_later(self, env: ExecutionEnvironment) -> None:
+        task = asyncio.get_running_loop().create_task(self._stop(env))
+        self._stopping.add(task)
+        task.add_done_callback(self._stopping.discard)
+
+    async def _stop(self, env: ExecutionEnvironment) -> None:
+        try:
+            await env.stop()
+        except Exception:
+            log.exception("stopping environment %s failed", env.id)
+        finally:
+            self.environments.pop(env.id, None)
+            await asyncio.to_thread(shutil.rmtree, self.root / env.id, True)
+
+    async def _reap_loop(self) -> None:
+        period = max(0.05, min(self.idle_ttl / 4, 30.0))
+        while True:
+            await asyncio.sleep(period)
+            cutoff = time.monotonic() - self.idle_ttl
+            for env in list(self.environments.values()):
+                if env.state is EnvState.IDLE and env.last_used < cutoff and not env.provisioned:
+                    self._remove_idle(env)
+                    env.retired = True
+                    self._stop_later(env)
+
+    async def _memory_loop(self) -> None:
+        """The RSS watchdog: a busy runtime over its MemorySize is killed, like the OOM killer."""
+        while True:
+            await asyncio.sleep(0.05)
+            for env in list(self.environments.values()):
+                if env.state is EnvState.BUSY and env.rss_mb() > env.config.memory_size:
+                    log.info("environment %s exceeded %d MB", env.id, env.config.memory_size)
+                    env.kill_for_memory()
+
+    def infos(self, function: str | None = None) -> list[EnvInfo]:
+        return [
+            e.info()
+            for e in self.environments.values()
+            if function is None or e.config.name == function
+        ]
+
+    async def stop_all(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        envs = list(self.environments.values())
+        for env in envs:
+            env.retired = True
+        await asyncio.gather(*(self._stop(env) for env in envs), return_exceptions=True)
+        if self._stopping:
+            await asyncio.gather(*list(self._stopping), return_exceptions=True)
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _link(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

@@ -85,7 +85,7 @@ class Invoker:
         lease = self.scheduler.acquire(record)
         env = None
         try:
-            env = await self.pool.acquire(config)
+            env = await self.pool.acquire(config, request.qualifier)
             cold = env.cold_pending
             attempt = await env.invoke(request, started=started)
         finally:

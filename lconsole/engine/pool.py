@@ -53,10 +53,13 @@ class Pool:
         self.idle_ttl = idle_ttl
         self.xray_daemon = xray_daemon
         self.idle: dict[Key, list[ExecutionEnvironment]] = {}
+        # (function, qualifier) -> environments kept initialised for a provisioned config
+        self.provisioned: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
         self.environments: dict[str, ExecutionEnvironment] = {}
         self._noticed: set[str] = set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping: set[asyncio.Task[None]] = set()
+        self._warming: set[asyncio.Task[None]] = set()
 
     def start(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)  # leftovers of an engine that died
@@ -66,7 +69,7 @@ class Pool:
 
     # Sandboxes ---------------------------------------------------------------------------
 
-    def _sandbox(self, env_id: str, config: FunctionConfig) -> Sandbox:
+    def _sandbox(self, env_id: str, config: FunctionConfig) -> None:
         home = self.root / env_id
         tmp = home / "tmp"
         opt = home / "opt"
@@ -76,7 +79,6 @@ class Pool:
             tree = self.layer_tree(layer.arn)
             if tree is not None:
                 shutil.copytree(tree, opt, symlinks=True, dirs_exist_ok=True, copy_function=_link)
-        return Sandbox(task_root=self.code_tree(config.code_id), opt=opt, tmp=tmp)
 
     def _notice(self, config: FunctionConfig, sandbox: Sandbox) -> str | None:
         if config.name in self._noticed:
@@ -90,8 +92,15 @@ class Pool:
 
     # Lease and return --------------------------------------------------------------------
 
-    async def acquire(self, config: FunctionConfig) -> ExecutionEnvironment:
-        """A warm idle environment for this version, else a new (cold) one."""
+    async def acquire(
+        self, config: FunctionConfig, qualifier: str | None = None
+    ) -> ExecutionEnvironment:
+        """A provisioned environment, else a warm idle one, else a new (cold) one."""
+        if qualifier is not None:
+            for env in self.provisioned.get((config.name, qualifier), ()):
+                if env.state is EnvState.IDLE and env.config.revision_id == config.revision_id:
+                    env.to(EnvState.BUSY)
+                    return env
         idle = self.idle.get(key_of(config))
         while idle:
             env = idle.pop()
@@ -102,33 +111,101 @@ class Pool:
         env.to(EnvState.BUSY)
         return env
 
-    async def create(
-        self, config: FunctionConfig, *, provisioned: bool = False
-    ) -> ExecutionEnvironment:
+    async def create(self, config: FunctionConfig) -> ExecutionEnvironment:
+        env = self._new(config)
+        await self._prepare(env)
+        await env.start()
+        return env
+
+    def _new(self, config: FunctionConfig, *, provisioned: bool = False) -> ExecutionEnvironment:
         env_id = os.urandom(16).hex()
-        sandbox = await asyncio.to_thread(self._sandbox, env_id, config)
+        home = self.root / env_id
         env = ExecutionEnvironment(
             config,
             launcher=launcher_for(config.runtime or ""),
-            sandbox=sandbox,
+            sandbox=Sandbox(
+                task_root=self.code_tree(config.code_id), opt=home / "opt", tmp=home / "tmp"
+            ),
             runtime_api=self.runtime_api,
             emit=self.emit,
             region=self.region,
             provisioned=provisioned,
-            notice=self._notice(config, sandbox),
             xray_daemon=self.xray_daemon,
             env_id=env_id,
         )
         self.environments[env.id] = env
-        await env.start()
         return env
+
+    async def _prepare(self, env: ExecutionEnvironment) -> None:
+        await asyncio.to_thread(self._sandbox, env.id, env.config)
+        env.notice = self._notice(env.config, env.sandbox)
 
     def release(self, env: ExecutionEnvironment) -> None:
         if env.broken or env.retired or env.state is not EnvState.BUSY:
             self._stop_later(env)
             return
         env.to(EnvState.IDLE)
-        self.idle.setdefault(key_of(env.config), []).append(env)
+        if not env.provisioned:
+            self.idle.setdefault(key_of(env.config), []).append(env)
+
+    # Provisioned concurrency -------------------------------------------------------------
+
+    def provisioned_ready(self, function: str, qualifier: str) -> int:
+        return sum(
+            1
+            for env in self.provisioned.get((function, qualifier), ())
+            if env.state in (EnvState.IDLE, EnvState.BUSY)
+        )
+
+    def reconcile(self, wanted: dict[tuple[str, str], tuple[FunctionConfig, int]]) -> None:
+        """Start or stop provisioned environments until each config has what it asks for."""
+        for slot, envs in list(self.provisioned.items()):
+            target = wanted.get(slot)
+            keep: list[ExecutionEnvironment] = []
+            for env in envs:
+                stale = target is None or env.config.revision_id != target[0].revision_id
+                if env.state is EnvState.STOPPED or env.broken:
+                    continue
+                if stale or len(keep) >= target[1]:  # type: ignore[index]
+                    env.retired = True
+                    if env.state is not EnvState.BUSY:
+                        self._stop_later(env)
+                    continue
+                keep.append(env)
+            if keep:
+                self.provisioned[slot] = keep
+            else:
+                del self.provisioned[slot]
+        for slot, (config, n) in wanted.items():
+            envs = self.provisioned.setdefault(slot, [])
+            while len(envs) < n:
+                env = self._new(config, provisioned=True)
+                envs.append(env)
+                self._spawn_task(self._warm(env))
+
+    async def _warm(self, env: ExecutionEnvironment) -> None:
+        try:
+            await self._prepare(env)
+            if env.retired:
+                self._stop_later(env)
+                return
+            await env.start()
+            failure = await env.initialise(max(130.0, env.config.timeout))
+        except Exception:
+            log.exception("provisioned environment %s failed to start", env.id)
+            failure = True  # type: ignore[assignment]
+        if failure is not None:
+            env.broken = True
+            if env.state is EnvState.STARTING:
+                self._stop_later(env)
+            return
+        if env.state is EnvState.STARTING:
+            env.to(EnvState.IDLE)
+
+    def _spawn_task(self, coro) -> None:  # type: ignore[no-untyped-def]
+        task = asyncio.get_running_loop().create_task(coro)
+        self._warming.add(task)
+        task.add_done_callback(self._warming.discard)
 
     # Draining and reaping ----------------------------------------------------------------
 
@@ -189,8 +266,11 @@ class Pool:
         ]
 
     async def stop_all(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._warming]:
             task.cancel()
+        for task in list(self._warming):
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -77,12 +77,30 @@ class Engine:
     ) -> None:
         self.scheduler.reserved_total = self.concurrency.reserved_total()
         if self.pool is None or before is None:
+            self._provision()
             return
         if after is None:
             self.pool.retire(name)
+            self._provision()
             return
         live = {c.revision_id for c in after.versions.values()} | {after.latest.revision_id}
         self.pool.retire(name, keep=lambda c: c.revision_id in live)
+        self._provision()
+
+    def _provision(self) -> None:
+        """Bring provisioned environments in line with every provisioned config."""
+        if self.pool is None:
+            return
+        wanted = {}
+        for record in self.registry.functions.values():
+            for qualifier, config in record.provisioned.items():
+                version = qualifier
+                if qualifier in record.aliases:
+                    version = record.aliases[qualifier].function_version
+                target = record.config(version)
+                if target is not None:
+                    wanted[(record.name, qualifier)] = (target, config.requested)
+        self.pool.reconcile(wanted)
 
     @property
     def region(self) -> str:
@@ -111,6 +129,9 @@ class Engine:
             idle_ttl=self.settings.idle_ttl_seconds,
         )
         self.pool.start()
+        pool = self.pool
+        self.concurrency.allocated = lambda fn, q: pool.provisioned_ready(fn, q)
+        self._provision()
         self.invoker = Invoker(self.registry, self.scheduler, self.pool, self.telemetry.record)
         self.async_invoker = AsyncInvoker(self.events, self._run_event)
         self.async_invoker.start()

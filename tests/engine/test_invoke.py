@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -380,3 +381,40 @@ def test_no_process_left_after_shutdown(tmp_path: Path) -> None:
         os.kill(pid, 0)  # alive while the engine runs
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_provisioned_environments_serve_without_init(lam) -> None:  # type: ignore[no-untyped-def]
+    _create(lam, "prov", {"app.py": APP}, Timeout=5)
+    version = lam.publish_version(FunctionName="prov")["Version"]
+    lam.create_alias(FunctionName="prov", Name="live", FunctionVersion=version)
+    lam.put_provisioned_concurrency_config(
+        FunctionName="prov", Qualifier="live", ProvisionedConcurrentExecutions=2
+    )
+    deadline = time.monotonic() + 20
+    status = ""
+    while time.monotonic() < deadline:
+        cfg = lam.get_provisioned_concurrency_config(FunctionName="prov", Qualifier="live")
+        status = cfg["Status"]
+        if status == "READY":
+            break
+        time.sleep(0.05)
+    assert status == "READY" and cfg["AvailableProvisionedConcurrentExecutions"] == 2
+    with ThreadPoolExecutor(3) as pool:
+        results = list(
+            pool.map(
+                lambda _: _invoke(
+                    lam,
+                    "prov",
+                    {"action": "sleep", "seconds": 0.5},
+                    Qualifier="live",
+                    LogType="Tail",
+                ),
+                range(3),
+            )
+        )
+    inits = ["Init Duration" in _tail(resp) for resp, _ in results]
+    # Two provisioned environments serve without init; the third request spills over cold.
+    assert sorted(inits) == [False, False, True]
+    _, env = _invoke(lam, "prov", {"action": "env"}, Qualifier="live")
+    assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
+    assert env["AWS_LAMBDA_FUNCTION_VERSION"] == version

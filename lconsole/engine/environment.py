@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lconsole.engine.namespace import Namespace
 from lconsole.engine.runtime_api import (
     Outcome,
     RuntimeApi,
@@ -135,7 +136,9 @@ class ExecutionEnvironment:
         notice: str | None = None,
         xray_daemon: str | None = None,
         env_id: str | None = None,
+        namespace: Namespace | None = None,
     ) -> None:
+        self.namespace = namespace
         self.config = config
         self.id = env_id or secrets.token_hex(16)
         self.launcher = launcher
@@ -254,6 +257,11 @@ class ExecutionEnvironment:
         """Open the Runtime API and start the runtime; init runs until its first `/next`."""
         self.channel = RuntimeChannel()
         self.port = await self.runtime_api.open(self.channel)
+        if self.namespace is not None:
+            try:
+                await self.namespace.open()
+            except (TimeoutError, OSError) as exc:
+                self._launch_error = str(exc)
         if self.notice:
             self.emit(self.notice + "\n", "")
         await self._spawn(log_init_start=True)
@@ -265,6 +273,9 @@ class ExecutionEnvironment:
         self.exited = loop.create_future()
         if log_init_start:
             self.emit(self._init_start_line(), "")
+        if self._launch_error is not None:  # the sandbox itself could not be set up
+            self.exited.set_result(127)
+            return
         try:
             launch = self._launch or self.launcher.launch(self.config, self.sandbox)
         except MissingToolchain as exc:
@@ -286,11 +297,14 @@ class ExecutionEnvironment:
             init_type=self.init_type,
             xray_daemon=self.xray_daemon,
         )
+        argv = launch.argv
+        if self.namespace is not None:
+            argv = self.namespace.wrap(argv)
         try:
             proc = await asyncio.create_subprocess_exec(
-                *launch.argv,
+                *argv,
                 env=env,
-                cwd=str(self.sandbox.task_root),
+                cwd=str(self.sandbox.engine_task_root),
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -354,6 +368,8 @@ class ExecutionEnvironment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group
         await self.runtime_api.close(self.port)
+        if self.namespace is not None:
+            await self.namespace.close()
         self.to(EnvState.STOPPED)
 
     # Init ----------------------------------------------------------------------------------

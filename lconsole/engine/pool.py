@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from lconsole.engine import namespace
 from lconsole.engine.environment import Emit, ExecutionEnvironment
 from lconsole.engine.runtime_api import RuntimeApi
 from lconsole.engine.runtimes import Sandbox, launcher_for
@@ -81,7 +82,7 @@ class Pool:
                 shutil.copytree(tree, opt, symlinks=True, dirs_exist_ok=True, copy_function=_link)
 
     def _notice(self, config: FunctionConfig, sandbox: Sandbox) -> str | None:
-        if config.name in self._noticed:
+        if config.name in self._noticed or sandbox.private:
             return None
         self._noticed.add(config.name)
         return (
@@ -120,12 +121,18 @@ class Pool:
     def _new(self, config: FunctionConfig, *, provisioned: bool = False) -> ExecutionEnvironment:
         env_id = os.urandom(16).hex()
         home = self.root / env_id
+        code = self.code_tree(config.code_id)
+        ns = None
+        if namespace.available():
+            sandbox = Sandbox(namespace.TASK_ROOT, namespace.OPT, namespace.TMP, code, home / "opt")
+            ns = namespace.Namespace(code, home / "opt", config.ephemeral_storage)
+        else:
+            sandbox = Sandbox(task_root=code, opt=home / "opt", tmp=home / "tmp")
         env = ExecutionEnvironment(
             config,
             launcher=launcher_for(config.runtime or ""),
-            sandbox=Sandbox(
-                task_root=self.code_tree(config.code_id), opt=home / "opt", tmp=home / "tmp"
-            ),
+            sandbox=sandbox,
+            namespace=ns,
             runtime_api=self.runtime_api,
             emit=self.emit,
             region=self.region,

@@ -29,10 +29,11 @@ def function_environment(
         "TZ": ":UTC",
         "PWD": str(task),
         "SHLVL": "0",
-        "TMPDIR": str(sandbox.tmp),
-        "HOME": str(sandbox.tmp),
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     }
+    if not sandbox.private:  # no /tmp of its own: point it at its private directory
+        env["TMPDIR"] = str(sandbox.tmp)
+        env["HOME"] = str(sandbox.tmp)
     env.update(config.environment or {})
     reserved = {
         "_HANDLER": config.handler or "",

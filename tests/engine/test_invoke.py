@@ -22,7 +22,7 @@ PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
 FAKES = Path(__file__).resolve().parents[2] / "fakes" / "functions"
 
 APP = r"""
-import ctypes, json, os, sys, time
+import ctypes, json, os, sys, tempfile, time
 
 COUNT = 0
 
@@ -45,18 +45,31 @@ def handler(event, context):
             hog[i] = 1
         time.sleep(5)
     elif action == "touch":
-        with open(os.path.join(os.environ["TMPDIR"], "mark"), "w") as fh:
+        with open(os.path.join(tempfile.gettempdir(), "mark"), "w") as fh:
             fh.write("x")
     elif action == "big":
         return "x" * (6 * 1024 * 1024 + 200)
     elif action == "env":
         return dict(os.environ)
+    elif action == "paths":
+        st = os.statvfs("/tmp")
+        try:
+            open("/var/task/new", "w").close()
+            task_writable = True
+        except OSError:
+            task_writable = False
+        return {
+            "cwd": os.getcwd(),
+            "tmp_mb": st.f_blocks * st.f_frsize // (1024 * 1024),
+            "task_writable": task_writable,
+            "files": sorted(os.listdir("/var/task")) if os.path.isdir("/var/task") else [],
+        }
     return {
         "event": event,
         "count": COUNT,
         "stream": context.log_stream_name,
         "pid": os.getpid(),
-        "mark": os.path.exists(os.path.join(os.environ.get("TMPDIR", "/tmp"), "mark")),
+        "mark": os.path.exists(os.path.join(tempfile.gettempdir(), "mark")),
         "version": context.function_version,
     }
 """
@@ -418,3 +431,12 @@ def test_provisioned_environments_serve_without_init(lam) -> None:  # type: igno
     _, env = _invoke(lam, "prov", {"action": "env"}, Qualifier="live")
     assert env["AWS_LAMBDA_INITIALIZATION_TYPE"] == "provisioned-concurrency"
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == version
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="private mount namespaces need root here")
+def test_environment_sees_lambda_paths(lam) -> None:  # type: ignore[no-untyped-def]
+    _create(lam, "paths", {"app.py": APP}, EphemeralStorage={"Size": 1024})
+    _, body = _invoke(lam, "paths", {"action": "paths"})
+    assert body == {"cwd": "/var/task", "tmp_mb": 1024, "task_writable": False, "files": ["app.py"]}
+    _, env = _invoke(lam, "paths", {"action": "env"})
+    assert env["LAMBDA_TASK_ROOT"] == "/var/task" and "TMPDIR" not in env

@@ -11,11 +11,29 @@ from lconsole.model.function import FunctionConfig
 
 @dataclass(frozen=True)
 class Sandbox:
-    """The paths a function sees: its code, merged layers and writable /tmp."""
+    """The paths a function sees: its code, merged layers and writable /tmp.
+
+    In a private mount namespace these are /var/task, /opt and /tmp, and `host_*` say where
+    the engine finds the same trees; otherwise both views are the same directories.
+    """
 
     task_root: Path
     opt: Path
     tmp: Path
+    host_task_root: Path | None = None
+    host_opt: Path | None = None
+
+    @property
+    def private(self) -> bool:
+        return self.host_task_root is not None
+
+    @property
+    def engine_task_root(self) -> Path:
+        return self.host_task_root or self.task_root
+
+    @property
+    def engine_opt(self) -> Path:
+        return self.host_opt or self.opt
 
 
 @dataclass(frozen=True)

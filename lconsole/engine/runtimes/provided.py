@@ -14,9 +14,13 @@ class MissingBootstrap(MissingToolchain):
 
 class ProvidedLauncher:
     def launch(self, config: FunctionConfig, sandbox: Sandbox) -> Launch:
-        for candidate in (sandbox.task_root / "bootstrap", sandbox.opt / "bootstrap"):
-            if candidate.is_file() and os.access(candidate, os.X_OK):
-                return Launch([str(candidate)])
+        places = (
+            (sandbox.engine_task_root / "bootstrap", sandbox.task_root / "bootstrap"),
+            (sandbox.engine_opt / "bootstrap", sandbox.opt / "bootstrap"),
+        )
+        for on_engine, seen in places:
+            if on_engine.is_file() and os.access(on_engine, os.X_OK):
+                return Launch([str(seen)])
         raise MissingBootstrap(
             "Couldn't find valid bootstrap(s): [/var/task/bootstrap /opt/bootstrap]"
         )

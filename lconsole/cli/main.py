@@ -36,7 +36,61 @@ def build_parser() -> argparse.ArgumentParser:
         "--idle-ttl", type=float, default=600.0, help="seconds before an idle environment is reaped"
     )
     serve.add_argument("-v", "--verbose", action="store_true")
+    _verbs(sub)
     return parser
+
+
+def _verb_state_dir(parser: argparse.ArgumentParser) -> None:
+    """Like `_state_dir`, but `lconsole --state-dir D invoke ...` keeps working too."""
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="the state dir of the engine to use (default: $XDG_DATA_HOME/lconsole)",
+    )
+
+
+def _verbs(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    invoke = sub.add_parser(
+        "invoke",
+        help="invoke a function and print its response",
+        description="Invoke a function on the running engine. The response payload goes to "
+        "stdout; exit status 1 on a function error or an API error.",
+    )
+    invoke.add_argument("name", metavar="NAME", help="function name or ARN")
+    invoke.add_argument("--qualifier", help="version or alias")
+    invoke.add_argument(
+        "--payload", metavar="JSON|@FILE", help="the event: inline JSON, @file, or @- for stdin"
+    )
+    invoke.add_argument(
+        "--tail", action="store_true", help="print the last 4 KB of the log to stderr"
+    )
+    kind = invoke.add_mutually_exclusive_group()
+    kind.add_argument(
+        "--async", dest="async_", action="store_true", help="queue an Event invocation"
+    )
+    kind.add_argument(
+        "--dry-run", action="store_true", help="only check that the function can be invoked"
+    )
+    _verb_state_dir(invoke)
+
+    deploy = sub.add_parser(
+        "deploy",
+        help="create or update a function from a directory",
+        description="Zip DIR and create the function, or update its code and configuration if "
+        "it exists. Prints the function ARN and CodeSha256.",
+    )
+    deploy.add_argument("dir", metavar="DIR", type=Path, help="the function's code directory")
+    deploy.add_argument("--name", required=True)
+    deploy.add_argument("--runtime", required=True, help="e.g. python3.11, nodejs20.x")
+    deploy.add_argument("--handler", required=True, help="e.g. app.handler")
+    deploy.add_argument("--memory", type=int, metavar="MB")
+    deploy.add_argument("--timeout", type=int, metavar="SECONDS")
+    deploy.add_argument(
+        "--env", action="append", metavar="KEY=VALUE", help="environment variable (repeatable)"
+    )
+    deploy.add_argument("--role", default="arn:aws:iam::000000000000:role/lconsole")
+    _verb_state_dir(deploy)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         serve.configure_logging(args.verbose)
         return serve.run(settings)
+    if args.command in ("invoke", "deploy"):
+        from lconsole.cli import verbs
+
+        return verbs.run(args, state_dir)
     parser.error(f"unknown command {args.command}")
     return 2
 

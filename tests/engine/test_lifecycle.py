@@ -1,0 +1,94 @@
+"""Environment lifecycle: draining on update, idle reaping, client context forwarding."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+import time
+
+import pytest
+
+from tests.support.engine import EngineProcess
+from tests.support.packages import zip_files
+
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
+APP = """
+import os
+
+def handler(event, context):
+    cc = context.client_context
+    return {
+        "pid": os.getpid(),
+        "stage": os.environ.get("STAGE"),
+        "custom": cc.custom if cc is not None else None,
+        "stream": context.log_stream_name,
+    }
+"""
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    with EngineProcess(tmp_path_factory.mktemp("state"), "--idle-ttl", "1") as proc:
+        yield proc
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _wait_gone(pid: int, seconds: float = 15.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _call(lam, name: str, **kw) -> dict:  # type: ignore[no-untyped-def]
+    return json.loads(lam.invoke(FunctionName=name, Payload=b"{}", **kw)["Payload"].read())
+
+
+def _create(lam, name: str, **kw) -> None:  # type: ignore[no-untyped-def]
+    lam.create_function(
+        FunctionName=name,
+        Runtime=PY,
+        Role=ROLE,
+        Handler="app.handler",
+        Code={"ZipFile": zip_files({"app.py": APP})},
+        **kw,
+    )
+
+
+def test_update_drains_old_environments(lam) -> None:  # type: ignore[no-untyped-def]
+    _create(lam, "drain", Environment={"Variables": {"STAGE": "one"}})
+    before = _call(lam, "drain")
+    assert before["stage"] == "one"
+    lam.update_function_configuration(
+        FunctionName="drain", Environment={"Variables": {"STAGE": "two"}}
+    )
+    after = _call(lam, "drain")
+    assert after["stage"] == "two" and after["stream"] != before["stream"]
+    assert _wait_gone(before["pid"])
+
+
+def test_idle_environments_are_reaped(lam) -> None:  # type: ignore[no-untyped-def]
+    _create(lam, "idle")
+    first = _call(lam, "idle")
+    assert _wait_gone(first["pid"])
+    second = _call(lam, "idle")
+    assert second["stream"] != first["stream"]
+
+
+def test_client_context_reaches_the_handler(lam) -> None:  # type: ignore[no-untyped-def]
+    _create(lam, "ctx")
+    context = base64.b64encode(json.dumps({"custom": {"tenant": "t1"}}).encode()).decode()
+    assert _call(lam, "ctx", ClientContext=context)["custom"] == {"tenant": "t1"}
+    assert _call(lam, "ctx")["custom"] is None

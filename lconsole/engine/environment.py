@@ -447,7 +447,7 @@ class ExecutionEnvironment:
                     await self._replace_runtime(log_init_start=False)
                     failure = await self.initialise(max(0.0, deadline - time.monotonic()))
                 if failure is not None:
-                    return self._failed_init(request_id, failure, started)
+                    return self._failed_init(request_id, failure, started, request.invoked_arn)
         init_ms = self.init_ms if cold else None
         if cold:  # Duration and the deadline start when the handler does
             started = time.monotonic()
@@ -465,7 +465,7 @@ class ExecutionEnvironment:
         )
         self._request_id = request_id
         self.emit(
-            self._lines().start(request_id, self.config.version, function_arn=self.config.name),
+            self._lines().start(request_id, self.config.version, function_arn=request.invoked_arn),
             request_id,
         )
         self.invocations += 1
@@ -557,7 +557,9 @@ class ExecutionEnvironment:
             function_error=True,
         )
 
-    def _failed_init(self, request_id: str, failure: InitFailure, started: float) -> Attempt:
+    def _failed_init(
+        self, request_id: str, failure: InitFailure, started: float, function_arn: str
+    ) -> Attempt:
         self._request_id = request_id
         self.emit(
             self._lines().init_report(
@@ -566,7 +568,7 @@ class ExecutionEnvironment:
             request_id,
         )
         self.emit(
-            self._lines().start(request_id, self.config.version, function_arn=self.config.name),
+            self._lines().start(request_id, self.config.version, function_arn=function_arn),
             request_id,
         )
         payload = failure.payload.replace(b"{id}", request_id.encode())

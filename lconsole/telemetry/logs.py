@@ -83,8 +83,9 @@ class TextLines:
 
 
 def _record(kind: str, now_ms: int, record: dict[str, object]) -> str:
-    return json.dumps(
-        {"time": iso_ms(now_ms), "type": kind, "record": record}, separators=(",", ":")
+    return (
+        json.dumps({"time": iso_ms(now_ms), "type": kind, "record": record}, separators=(",", ":"))
+        + "\n"
     )
 
 

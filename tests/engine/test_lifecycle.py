@@ -92,3 +92,22 @@ def test_client_context_reaches_the_handler(lam) -> None:  # type: ignore[no-unt
     context = base64.b64encode(json.dumps({"custom": {"tenant": "t1"}}).encode()).decode()
     assert _call(lam, "ctx", ClientContext=context)["custom"] == {"tenant": "t1"}
     assert _call(lam, "ctx")["custom"] is None
+
+
+def test_json_log_format_writes_platform_records(lam) -> None:  # type: ignore[no-untyped-def]
+    _create(lam, "jsonlogs", LoggingConfig={"LogFormat": "JSON"})
+    resp = lam.invoke(FunctionName="jsonlogs", Payload=b"{}", LogType="Tail")
+    request_id = resp["ResponseMetadata"]["RequestId"]
+    records = [
+        json.loads(line)
+        for line in base64.b64decode(resp["LogResult"]).decode().splitlines()
+        if line.startswith('{"time"')
+    ]
+    kinds = [r["type"] for r in records]
+    assert kinds[0] == "platform.start" and kinds[-1] == "platform.report"
+    start, report = records[0]["record"], records[-1]["record"]
+    assert start["requestId"] == request_id and start["version"] == "$LATEST"
+    assert report["status"] == "success" and report["requestId"] == request_id
+    assert set(report["metrics"]) == {
+        "durationMs", "billedDurationMs", "memorySizeMB", "maxMemoryUsedMB", "initDurationMs",
+    }  # fmt: skip

@@ -164,11 +164,10 @@ class ExecutionEnvironment:
         self.oom = False
         self.init_ms: float | None = None  # how long the last successful init took
         self.cold_pending = not provisioned  # the first invoke reports Init Duration
-        self._init_failure: InitFailure | None = None
         self._spawned_at = 0.0
         self._launch: Launch | None = None
         self._launch_error: str | None = None
-        self._readers: list[asyncio.Task[None]] = []
+        self._reader: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
         self._tail: list[str] | None = None
         self._request_id: str | None = None
@@ -317,14 +316,14 @@ class ExecutionEnvironment:
             return
         self.proc = proc
         assert proc.stdout is not None
-        self._readers = [loop.create_task(self._read_output(proc.stdout))]
+        self._reader = loop.create_task(self._read_output(proc.stdout))
         self._watcher = loop.create_task(self._watch(proc, self.exited))
 
     async def _watch(self, proc: asyncio.subprocess.Process, exited: asyncio.Future[int]) -> None:
         code = await proc.wait()
-        for reader in self._readers:
+        if self._reader is not None:  # the rest of its output belongs to this process's life
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(reader), 1.0)
+                await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
         if not exited.done():
             exited.set_result(code)
         channel = self.channel
@@ -624,34 +623,29 @@ class ExecutionEnvironment:
         self._request_id = None
         self.last_used = time.monotonic()
 
-    def _memory(self) -> int:
-        """Peak resident memory of the runtime process, in MB (what REPORT calls Max Memory)."""
+    def _status_kb(self, field: bytes) -> int | None:
+        """One `/proc/PID/status` figure of the live runtime process, in kB."""
         proc = self.proc
         if proc is None or proc.returncode is not None:
-            return self.max_memory_mb
+            return None
         try:
             with open(f"/proc/{proc.pid}/status", "rb") as fh:
                 for line in fh:
-                    if line.startswith(b"VmHWM:"):
-                        kb = int(line.split()[1])
-                        self.max_memory_mb = max(self.max_memory_mb, -(-kb // 1024))
-                        break
+                    if line.startswith(field):
+                        return int(line.split()[1])
         except (OSError, ValueError):
-            pass
+            return None
+        return None
+
+    def _memory(self) -> int:
+        """Peak resident memory of the runtime process, in MB (what REPORT calls Max Memory)."""
+        kb = self._status_kb(b"VmHWM:")
+        if kb is not None:
+            self.max_memory_mb = max(self.max_memory_mb, -(-kb // 1024))
         return self.max_memory_mb
 
     def rss_mb(self) -> int:
-        proc = self.proc
-        if proc is None or proc.returncode is not None:
-            return 0
-        try:
-            with open(f"/proc/{proc.pid}/status", "rb") as fh:
-                for line in fh:
-                    if line.startswith(b"VmRSS:"):
-                        return int(line.split()[1]) // 1024
-        except (OSError, ValueError):
-            return 0
-        return 0
+        return (self._status_kb(b"VmRSS:") or 0) // 1024
 
     def kill_for_memory(self) -> None:
         self.oom = True

@@ -86,7 +86,6 @@ class Invoker:
         env = None
         try:
             env = await self.pool.acquire(config, request.qualifier)
-            cold = env.cold_pending
             attempt = await env.invoke(request, started=started)
         finally:
             self.scheduler.release(lease)
@@ -104,7 +103,7 @@ class Invoker:
                 qualifier=request.qualifier,
                 executed_version=config.version,
                 environment_id=env.id,
-                cold=cold and attempt.init_ms is not None,
+                cold=attempt.init_ms is not None,  # only a cold start reports Init Duration
                 start_ms=start_ms,
                 end_ms=int(time.time() * 1000),
                 init_ms=attempt.init_ms,

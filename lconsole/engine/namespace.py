@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 HIDDEN = ("/tmp", "/opt", "/var/task")
+_UNSHARE = ("unshare", "--mount", "--propagation", "private", "--")
 TASK_ROOT = Path("/var/task")
 OPT = Path("/opt")
 TMP = Path("/tmp")
@@ -56,11 +57,7 @@ def available() -> bool:
         OPT.mkdir(exist_ok=True)
         probe = subprocess.run(
             [
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "--",
+                *_UNSHARE,
                 "/bin/sh",
                 "-c",
                 "mount -t tmpfs -o size=1m tmpfs /tmp",
@@ -85,11 +82,7 @@ class Namespace:
 
     async def open(self) -> None:
         self.holder = await asyncio.create_subprocess_exec(
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "--",
+            *_UNSHARE,
             "/bin/sh",
             "-c",
             _HOLDER,

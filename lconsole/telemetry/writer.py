@@ -9,15 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
 
 from lconsole.model.invocation import InvocationRecord
 from lconsole.model.telemetry import LogEvent
 from lconsole.store.telemetry import TelemetryStore
 
 log = logging.getLogger("lconsole.telemetry")
-
-Listener = Callable[[list[LogEvent], list[InvocationRecord]], None]
 
 
 class TelemetryWriter:
@@ -28,7 +25,6 @@ class TelemetryWriter:
         self._invocations: list[InvocationRecord] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
-        self.listeners: list[Listener] = []
 
     def log(self, event: LogEvent) -> None:
         self._events.append((event, int(time.time() * 1000)))
@@ -60,8 +56,6 @@ class TelemetryWriter:
             self._events[:0] = events
             self._invocations[:0] = invocations
             return
-        for listener in self.listeners:
-            listener([e for e, _ in events], invocations)
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -104,6 +104,8 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
     server = _Server(config, ready)
     try:
         asyncio.run(server.serve(sockets=[sock]))
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the Ctrl-C it already shut down for
     finally:
         endpoints.remove(paths.endpoint_file, os.getpid())
         sock.close()

@@ -87,3 +87,15 @@ def test_restart_keeps_everything(tmp_path: Path) -> None:
             FunctionName="keep-fn", ZipFile=zip_files({"app.py": "X = 3"}), Publish=True
         )
         assert v3["Version"] == "3"
+
+
+def test_ctrl_c_stops_the_engine_cleanly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import signal as signals
+
+    proc = EngineProcess(tmp_path / "state").start()
+    assert proc.proc is not None
+    proc.proc.send_signal(signals.SIGINT)
+    proc.proc.wait(20)
+    code = proc.stop()
+    assert code == 0
+    assert "Traceback" not in "".join(proc.output)

@@ -16,10 +16,12 @@ import os
 import re
 import secrets
 import signal
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lconsole.engine import cgroups
 from lconsole.engine.namespace import Namespace
 from lconsole.engine.runtime_api import (
     Outcome,
@@ -172,6 +174,8 @@ class ExecutionEnvironment:
         self._tail: list[str] | None = None
         self._request_id: str | None = None
         self._json_logs = config.logging.log_format == "JSON"
+        self.cgroup: cgroups.EnvironmentCgroup | None = None
+        self._oom_kills = 0
 
     # Views ---------------------------------------------------------------------------------
 
@@ -256,11 +260,11 @@ class ExecutionEnvironment:
         """Open the Runtime API and start the runtime; init runs until its first `/next`."""
         self.channel = RuntimeChannel()
         self.port = await self.runtime_api.open(self.channel)
-        if self.namespace is not None:
-            try:
-                await self.namespace.open()
-            except (TimeoutError, OSError) as exc:
-                self._launch_error = str(exc)
+        if cgroups.available():
+            cgroup = cgroups.EnvironmentCgroup(
+                self.id, self.config.memory_size, self.config.ephemeral_storage
+            )
+            self.cgroup = cgroup if cgroup.active else None
         if self.notice:
             self.emit(self.notice + "\n", "")
         await self._spawn(log_init_start=True)
@@ -296,14 +300,17 @@ class ExecutionEnvironment:
             init_type=self.init_type,
             xray_daemon=self.xray_daemon,
         )
-        argv = launch.argv
-        if self.namespace is not None:
-            argv = self.namespace.wrap(argv)
+        join = self.cgroup.join if self.cgroup is not None else None
+        preexec = self.namespace.preexec(join) if self.namespace is not None else join
+        cwd = None if self.namespace is not None else str(self.sandbox.engine_task_root)
+        if self.cgroup is not None:
+            self.cgroup.burst()  # init runs with a CPU burst, as Lambda's does
         try:
             proc = await asyncio.create_subprocess_exec(
-                *argv,
+                *launch.argv,
                 env=env,
-                cwd=str(self.sandbox.engine_task_root),
+                cwd=cwd,
+                preexec_fn=preexec,
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.STDOUT,
@@ -314,13 +321,24 @@ class ExecutionEnvironment:
             self._launch_error = f"could not start {launch.argv[0]}: {exc.strerror}"
             self.exited.set_result(127)
             return
+        except subprocess.SubprocessError:  # the namespace or cgroup step before exec failed
+            self._launch_error = "could not set up the environment's mount namespace"
+            self.exited.set_result(127)
+            return
         self.proc = proc
+        if self.namespace is not None:
+            self.namespace.adopt(proc.pid)
         assert proc.stdout is not None
         self._reader = loop.create_task(self._read_output(proc.stdout))
         self._watcher = loop.create_task(self._watch(proc, self.exited))
 
     async def _watch(self, proc: asyncio.subprocess.Process, exited: asyncio.Future[int]) -> None:
         code = await proc.wait()
+        if self.cgroup is not None:
+            kills = self.cgroup.oom_kills()
+            if kills > self._oom_kills:  # the kernel's OOM killer took it at the ceiling
+                self._oom_kills = kills
+                self.oom = True
         if self._reader is not None:  # the rest of its output belongs to this process's life
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
@@ -357,6 +375,9 @@ class ExecutionEnvironment:
         if proc is not None and proc.returncode is None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGTERM)
+            # A runtime blocked in its native /next call only runs Python signal handlers once
+            # that call returns: end it, so the function's SIGTERM handler gets its grace period.
+            await self.runtime_api.close(self.port)
             try:
                 await asyncio.wait_for(proc.wait(), grace)
             except TimeoutError:
@@ -366,9 +387,13 @@ class ExecutionEnvironment:
         if proc is not None:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group
+        if self.cgroup is not None:
+            self.cgroup.kill_all()  # and any that left the group
         await self.runtime_api.close(self.port)
         if self.namespace is not None:
-            await self.namespace.close()
+            self.namespace.close()
+        if self.cgroup is not None:
+            self.cgroup.remove()
         self.to(EnvState.STOPPED)
 
     # Init ----------------------------------------------------------------------------------
@@ -392,6 +417,8 @@ class ExecutionEnvironment:
             return InitFailure(b"", "Runtime.Unknown", status="timeout")
         if channel.initialised.done() and not self.exited.done():
             self.init_ms = (time.monotonic() - started) * 1000
+            if self.cgroup is not None:
+                self.cgroup.share()  # from here on, MemorySize / 1769 of a CPU
             return None
         return self._init_failure_from_exit()
 

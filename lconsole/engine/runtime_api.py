@@ -248,7 +248,7 @@ class RuntimeApi:
                 if transport is not None:
                     try:
                         if transport.get_extra_info("sockname")[1] == port:
-                            conn.shutdown()
+                            transport.close()  # also ends a runtime's pending /next
                     except (TypeError, IndexError, OSError):
                         pass
 

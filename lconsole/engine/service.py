@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lconsole.config import EngineSettings
-from lconsole.engine import samples
+from lconsole.engine import cgroups, samples
 from lconsole.engine.aliases import Aliases
 from lconsole.engine.async_invoke import AsyncInvoker
 from lconsole.engine.concurrency import Concurrency
@@ -186,6 +186,7 @@ class Engine:
             await self.async_invoker.stop()
         if self.pool is not None:
             await self.pool.stop_all()
+        cgroups.remove_hierarchy()
         if self.runtime_api is not None:
             await self.runtime_api.close_all()
         await self.telemetry.stop()

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lconsole.api import errors as api_errors
+from lconsole.api.invoke import InvokeRoute
 from lconsole.api.routes import LAMBDA_ROUTES
 from lconsole.engine.service import Engine
 from lconsole.model.errors import LambdaError
@@ -66,4 +67,4 @@ def build_app(engine: Engine, token: str, on_ready: Callable[[], None] | None = 
     )
     app.state.engine = engine
     app.state.token = token
-    return RequestIds(app)
+    return InvokeRoute(RequestIds(app), engine)

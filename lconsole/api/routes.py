@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import Route
 
-from lconsole.api import aliases, code_links, functions, invoke, layers, policy, settings
+from lconsole.api import aliases, code_links, functions, layers, policy, settings
 
 F = "/2015-03-31/functions/{name}"
 L = "/2018-10-31/layers"
@@ -21,7 +21,7 @@ LAMBDA_ROUTES = [
     Route(F + "/code", functions.update_code, methods=["PUT"]),
     Route(F + "/versions", functions.publish_version, methods=["POST"]),
     Route(F + "/versions", functions.list_versions, methods=["GET"]),
-    Route(F + "/invocations", invoke.invoke, methods=["POST"]),
+    # POST F + "/invocations" (Invoke) is answered before Starlette: see api/invoke.py
     Route(F + "/aliases", aliases.create_alias, methods=["POST"]),
     Route(F + "/aliases", aliases.list_aliases, methods=["GET"]),
     Route(F + "/aliases/{alias}", aliases.get_alias, methods=["GET"]),

@@ -100,6 +100,7 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
         http=NoDelayHttpToolsProtocol,
         timeout_graceful_shutdown=5,
         server_header=False,
+        proxy_headers=False,  # loopback only: no proxy in front whose headers to trust
     )
     server = _Server(config, ready)
     try:

@@ -44,6 +44,7 @@ log = logging.getLogger("lconsole.engine")
 ON_DEMAND_INIT_LIMIT = 10.0  # seconds, as AWS allows on-demand init
 MAX_EVENT = 256 * 1024  # CloudWatch's largest log event
 TAIL_BYTES = 4096
+MAX_LINE = 1 << 20  # a line longer than this is logged in pieces
 _ERROR_TYPE = re.compile(r"(Runtime|Function)\.[A-Z][a-zA-Z]+")
 _SIGNALS = {
     signal.SIGKILL: "killed",
@@ -169,7 +170,9 @@ class ExecutionEnvironment:
         self._spawned_at = 0.0
         self._launch: Launch | None = None
         self._launch_error: str | None = None
-        self._reader: asyncio.Task[None] | None = None
+        self._output: Output | None = None
+        self._status_fd: int | None = None
+        self._status_pid = 0
         self._watcher: asyncio.Task[None] | None = None
         self._tail: list[str] | None = None
         self._request_id: str | None = None
@@ -242,18 +245,6 @@ class ExecutionEnvironment:
     def init_type(self) -> str:
         return "provisioned-concurrency" if self.provisioned else "on-demand"
 
-    async def _read_output(self, stream: asyncio.StreamReader) -> None:
-        while True:
-            try:
-                line = await stream.readuntil(b"\n")
-            except asyncio.IncompleteReadError as exc:
-                if exc.partial:
-                    self.emit(exc.partial.decode("utf-8", "replace") + "\n")
-                return
-            except asyncio.LimitOverrunError as exc:
-                line = await stream.readexactly(exc.consumed)
-            self.emit(line.decode("utf-8", "replace"))
-
     # Process -------------------------------------------------------------------------------
 
     async def start(self) -> None:
@@ -305,6 +296,7 @@ class ExecutionEnvironment:
         cwd = None if self.namespace is not None else str(self.sandbox.engine_task_root)
         if self.cgroup is not None:
             self.cgroup.burst()  # init runs with a CPU burst, as Lambda's does
+        read_end, write_end = os.pipe()  # stdout and stderr, as one stream, like Lambda's
         try:
             proc = await asyncio.create_subprocess_exec(
                 *launch.argv,
@@ -312,24 +304,24 @@ class ExecutionEnvironment:
                 cwd=cwd,
                 preexec_fn=preexec,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.STDOUT,
+                stdout=write_end,
+                stderr=write_end,
                 start_new_session=True,
-                limit=1 << 20,
             )
-        except OSError as exc:
-            self._launch_error = f"could not start {launch.argv[0]}: {exc.strerror}"
+        except (OSError, subprocess.SubprocessError) as exc:
+            os.close(read_end)
+            if isinstance(exc, OSError):
+                self._launch_error = f"could not start {launch.argv[0]}: {exc.strerror}"
+            else:  # the namespace or cgroup step before exec failed
+                self._launch_error = "could not set up the environment's mount namespace"
             self.exited.set_result(127)
             return
-        except subprocess.SubprocessError:  # the namespace or cgroup step before exec failed
-            self._launch_error = "could not set up the environment's mount namespace"
-            self.exited.set_result(127)
-            return
+        finally:
+            os.close(write_end)
         self.proc = proc
         if self.namespace is not None:
             self.namespace.adopt(proc.pid)
-        assert proc.stdout is not None
-        self._reader = loop.create_task(self._read_output(proc.stdout))
+        self._output = Output(read_end, self.emit, loop)
         self._watcher = loop.create_task(self._watch(proc, self.exited))
 
     async def _watch(self, proc: asyncio.subprocess.Process, exited: asyncio.Future[int]) -> None:
@@ -339,9 +331,12 @@ class ExecutionEnvironment:
             if kills > self._oom_kills:  # the kernel's OOM killer took it at the ceiling
                 self._oom_kills = kills
                 self.oom = True
-        if self._reader is not None:  # the rest of its output belongs to this process's life
+        output = self._output
+        if output is not None:  # the rest of its output belongs to this process's life
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._reader), 1.0)
+                await asyncio.wait_for(asyncio.shield(output.closed), 1.0)
+            output.close()
+        self._close_status()
         if not exited.done():
             exited.set_result(code)
         channel = self.channel
@@ -535,8 +530,8 @@ class ExecutionEnvironment:
                 function_error=True,
             )
             await self._replace_runtime()
-        # Let output the runtime wrote before answering reach the log ahead of END.
-        await asyncio.sleep(0)
+        if self._output is not None:  # what the runtime wrote before answering comes before END
+            self._output.drain()
         self._finish(attempt, request_id)
         return attempt
 
@@ -621,8 +616,6 @@ class ExecutionEnvironment:
     def _finish(
         self, attempt: Attempt, request_id: str, platform_status: str | None = None
     ) -> None:
-        if not self._json_logs:
-            self.emit(platform.TextLines.end(request_id), request_id)
         attempt.billed_ms = pricing.billed_duration_ms(
             attempt.duration_ms, attempt.init_ms, runtime=self.config.runtime or ""
         )
@@ -642,27 +635,49 @@ class ExecutionEnvironment:
             status=status,
             error_type=attempt.error_type if status == "error" else None,
         )
-        self.emit(self._lines().report(report), request_id)
-        if self._tail is not None:
+        if self._tail is not None:  # the caller wants END and REPORT in its answer
+            self._report(report)
             text = "".join(self._tail).encode()
             attempt.tail = text[-TAIL_BYTES:]
+        else:  # otherwise log them once the answer is on its way; still before the next START
+            asyncio.get_running_loop().call_soon(self._report, report)
         self._tail = None
         self._request_id = None
         self.last_used = time.monotonic()
 
+    def _report(self, report: platform.Report) -> None:
+        if not self._json_logs:
+            self.emit(platform.TextLines.end(report.request_id), report.request_id)
+        self.emit(self._lines().report(report), report.request_id)
+
     def _status_kb(self, field: bytes) -> int | None:
-        """One `/proc/PID/status` figure of the live runtime process, in kB."""
+        """One `/proc/PID/status` figure of the live runtime process, in kB.
+
+        The file stays open for the process's life and is re-read with `pread`: this runs on
+        every invoke, and reopening it costs more than reading it.
+        """
         proc = self.proc
         if proc is None or proc.returncode is not None:
             return None
+        if self._status_fd is None or self._status_pid != proc.pid:
+            self._close_status()
+            try:
+                self._status_fd = os.open(f"/proc/{proc.pid}/status", os.O_RDONLY | os.O_CLOEXEC)
+            except OSError:
+                return None
+            self._status_pid = proc.pid
         try:
-            with open(f"/proc/{proc.pid}/status", "rb") as fh:
-                for line in fh:
-                    if line.startswith(field):
-                        return int(line.split()[1])
+            data = os.pread(self._status_fd, 8192, 0)
+            at = data.index(field) + len(field)
+            return int(data[at : data.index(b"kB", at)])
         except (OSError, ValueError):
             return None
-        return None
+
+    def _close_status(self) -> None:
+        fd, self._status_fd = self._status_fd, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _memory(self) -> int:
         """Peak resident memory of the runtime process, in MB (what REPORT calls Max Memory)."""
@@ -677,6 +692,69 @@ class ExecutionEnvironment:
     def kill_for_memory(self) -> None:
         self.oom = True
         self._kill()
+
+
+class Output:
+    """A runtime's stdout+stderr pipe, split into log lines as data arrives.
+
+    A plain non-blocking pipe read from the loop, rather than a StreamReader task, so that
+    `drain()` can take everything already written synchronously: output the function wrote
+    before answering is always logged ahead of END, with no extra loop round trip.
+    """
+
+    def __init__(
+        self, fd: int, emit: Callable[[str], None], loop: asyncio.AbstractEventLoop
+    ) -> None:
+        self.fd = fd
+        self.emit = emit
+        self.loop = loop
+        self.closed: asyncio.Future[None] = loop.create_future()
+        self._partial = b""
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self.drain)
+
+    def drain(self) -> None:
+        if self.closed.done():
+            return
+        while True:
+            try:
+                data = os.read(self.fd, 65536)
+            except BlockingIOError:
+                return
+            except OSError:
+                data = b""
+            if not data:
+                self._eof()
+                return
+            self._lines(data)
+
+    def _lines(self, data: bytes) -> None:
+        data = self._partial + data if self._partial else data
+        start = 0
+        while True:
+            end = data.find(b"\n", start)
+            if end < 0:
+                break
+            self.emit(data[start : end + 1].decode("utf-8", "replace"))
+            start = end + 1
+        rest = data[start:]
+        while len(rest) > MAX_LINE:
+            self.emit(rest[:MAX_LINE].decode("utf-8", "replace"))
+            rest = rest[MAX_LINE:]
+        self._partial = rest
+
+    def _eof(self) -> None:
+        if self._partial:
+            self.emit(self._partial.decode("utf-8", "replace") + "\n")
+            self._partial = b""
+        self.close()
+
+    def close(self) -> None:
+        if not self.closed.done():
+            self.loop.remove_reader(self.fd)
+            with contextlib.suppress(OSError):
+                os.close(self.fd)
+            self.closed.set_result(None)
 
 
 def _expire(outcome: asyncio.Future[Outcome]) -> None:

@@ -4,30 +4,30 @@ This face knows nothing of who invoked: the invoke path hands a `RuntimeInvocati
 channel and awaits its outcome; the runtime process takes it from `/next` and answers on
 `/response` or `/error`. Each environment listens on its own loopback port (its
 `AWS_LAMBDA_RUNTIME_API`), and the port tells the app which channel a request belongs to.
-Requests are served by uvicorn's httptools protocol on sockets we open per environment.
+Requests are served by a small asyncio protocol over `httptools` (the parser uvicorn uses):
+the Runtime API is two fixed exchanges per invocation on the hot path, so each is answered
+from the parser's callbacks with one socket write, with no task, ASGI messages or middleware.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from http import HTTPStatus
 
-import uvicorn
-from uvicorn.server import ServerState
-
-from lconsole.engine.transport import NoDelayHttpToolsProtocol
+import httptools
 
 MAX_RESPONSE = 6291556  # 6 MiB + 100 bytes, as AWS allows
 PREFIX = "/2018-06-01/runtime"
 _OK = b'{"status":"OK"}'
 _JSON = [(b"content-type", b"application/json")]
 
-Receive = Callable[[], Awaitable[dict[str, Any]]]
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Answer = tuple[int, list[tuple[bytes, bytes]], bytes]
+Reply = Callable[[int, list[tuple[bytes, bytes]], bytes], None]
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class RuntimeChannel:
         self.current: RuntimeInvocation | None = None
         self._answered: str | None = None  # id of the last invocation already answered
         self._pending: RuntimeInvocation | None = None
-        self._waiter: asyncio.Future[RuntimeInvocation] | None = None
+        self._waiter: Reply | None = None  # a runtime's `/next`, waiting for work
 
     def reset(self) -> None:
         """A new runtime process takes over this channel (after a timeout or crash)."""
@@ -104,35 +104,38 @@ class RuntimeChannel:
         self.init_error = None
         self.current = None
         self._pending = None
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.cancel()
         self._waiter = None
 
     def dispatch(self, invocation: RuntimeInvocation) -> None:
         waiter = self._waiter
-        if waiter is not None and not waiter.done():
+        if waiter is not None:
             self._waiter = None
             self.current = invocation
-            waiter.set_result(invocation)
+            waiter(200, invocation.headers, invocation.payload)
         else:
             self._pending = invocation
 
     # Runtime-facing handlers -------------------------------------------------------------
 
-    async def next(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    def next(self, reply: Reply) -> None:
+        """A runtime asks for work: answer now, or when `dispatch` hands an invocation over."""
         if not self.initialised.done():
             self.initialised.set_result(None)
         if self.current is not None and self._answered != self.current.request_id:
-            return 403, _JSON, _transition("Running", "Ready")
+            reply(403, _JSON, _transition("Running", "Ready"))
+            return
         pending = self._pending
         if pending is not None:
             self._pending = None
             self.current = pending
-            return 200, pending.headers, pending.payload
-        waiter = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        invocation = await waiter
-        return 200, invocation.headers, invocation.payload
+            reply(200, pending.headers, pending.payload)
+            return
+        self._waiter = reply
+
+    def forget(self, reply: Reply) -> None:
+        """The connection waiting on `/next` went away: the next invocation waits for another."""
+        if self._waiter is reply:
+            self._waiter = None
 
     def answer(self, request_id: str, outcome: Outcome) -> tuple[int, bytes]:
         current = self.current
@@ -164,62 +167,167 @@ class RuntimeChannel:
         return 202, _OK
 
 
-def _header(scope: dict[str, Any], name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+_REASONS = {s.value: s.phrase.encode() for s in HTTPStatus}
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_INVOCATION = PREFIX + "/invocation/"
 
 
-async def _read_body(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """The whole body, or (first bytes, True) once it grows past `limit`."""
-    chunks: list[bytes] = []
-    size = 0
-    over = False
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        if not over:
-            size += len(chunk)
-            if size > limit:
-                over = True
-                chunks = []
-            else:
-                chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks), over
+def _head(status: int, headers: list[tuple[bytes, bytes]], length: int, close: bool) -> bytes:
+    lines = [b"HTTP/1.1 %d %s" % (status, _REASONS.get(status, b""))]
+    lines += [k + b": " + v for k, v in headers]
+    lines.append(b"content-length: %d" % length)
+    if close:
+        lines.append(b"connection: close")
+    return b"\r\n".join(lines) + b"\r\n\r\n"
 
 
-async def _respond(
-    send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]] = _JSON
-) -> None:
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+class RuntimeProtocol(asyncio.Protocol):
+    """One runtime connection: parse requests with httptools, answer from the channel."""
+
+    def __init__(self, api: RuntimeApi, port: int) -> None:
+        self.api = api
+        self.port = port
+        self.parser = httptools.HttpRequestParser(self)
+        self.transport: asyncio.Transport | None = None
+        self._url = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._body: list[bytes] = []
+        self._size = 0
+        self._waiting: Reply | None = None  # this connection's `/next`, while it waits
+
+    # asyncio.Protocol ----------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.api._connections.setdefault(self.port, set()).add(self)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._write(400, _JSON, _error("BadRequest", "Upgrade is not supported"), close=True)
+        except httptools.HttpParserError:
+            self._write(400, _JSON, _error("BadRequest", "Malformed request"), close=True)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        conns = self.api._connections.get(self.port)
+        if conns is not None:
+            conns.discard(self)
+        if self._waiting is not None:
+            channel = self.api.channels.get(self.port)
+            if channel is not None:
+                channel.forget(self._waiting)
+            self._waiting = None
+        self.transport = None
+
+    # httptools callbacks -------------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        self._url = b""
+        self._headers = {}
+        self._body = []
+        self._size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._headers[name.lower()] = value
+
+    def on_headers_complete(self) -> None:
+        if self._headers.get(b"expect", b"").lower() == b"100-continue" and self.transport:
+            self.transport.write(_CONTINUE)
+
+    def on_body(self, body: bytes) -> None:
+        self._size += len(body)
+        if self._size <= MAX_RESPONSE:
+            self._body.append(body)
+
+    def on_message_complete(self) -> None:
+        method = self.parser.get_method()
+        path = self._url.split(b"?", 1)[0].decode("latin-1")
+        self._route(method, path)
+
+    # Routing -------------------------------------------------------------------------------
+
+    def _header(self, name: bytes) -> str | None:
+        value = self._headers.get(name)
+        return value.decode("latin-1") if value is not None else None
+
+    def _route(self, method: bytes, path: str) -> None:
+        channel = self.api.channels.get(self.port)
+        if channel is None or not path.startswith(PREFIX):
+            self._write(404, _JSON, _error("NotFound", "Not Found"))
+            return
+        if path == PREFIX + "/invocation/next" and method == b"GET":
+            reply = self._reply_next
+            self._waiting = reply
+            channel.next(reply)
+            return
+        if method != b"POST":
+            self._write(405, _JSON, _error("MethodNotAllowed", "Method Not Allowed"))
+            return
+        body = self._body[0] if len(self._body) == 1 else b"".join(self._body)
+        over = self._size > MAX_RESPONSE
+        if path == PREFIX + "/init/error":
+            error_type = self._header(b"lambda-runtime-function-error-type")
+            outcome = Outcome("error", body, error_type=error_type)
+            status, answer = channel.report_init_error(outcome)
+            self._write(status, _JSON, answer)
+            return
+        if path.startswith(_INVOCATION):
+            request_id, _, verb = path[len(_INVOCATION) :].partition("/")
+            if verb in ("response", "error"):
+                mode = self._header(b"lambda-runtime-function-response-mode")
+                if mode is not None and mode.lower() not in ("streaming", "buffered"):
+                    self._write(
+                        400,
+                        _JSON,
+                        _error("InvalidFunctionResponseMode", "Invalid function response mode"),
+                    )
+                    return
+                if over and verb == "response":
+                    outcome = Outcome("too_large", b"")
+                else:
+                    outcome = Outcome(
+                        verb,
+                        b"" if over else body,
+                        content_type=self._header(b"content-type") or "application/json",
+                        error_type=self._header(b"lambda-runtime-function-error-type"),
+                    )
+                status, answer = channel.answer(request_id, outcome)
+                self._write(status, _JSON, answer)
+                return
+        self._write(404, _JSON, _error("NotFound", "Not Found"))
+
+    def _reply_next(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        self._waiting = None
+        self._write(status, headers, body)
+
+    def _write(
+        self, status: int, headers: list[tuple[bytes, bytes]], body: bytes, close: bool = False
+    ) -> None:
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        close = close or not self.parser.should_keep_alive()
+        transport.write(_head(status, headers, len(body), close) + body)
+        if close:
+            transport.close()
 
 
 class RuntimeApi:
-    """ASGI app serving every environment's Runtime API, keyed by the local port."""
+    """Every environment's Runtime API, each on its own loopback port."""
 
     def __init__(self) -> None:
         self.channels: dict[int, RuntimeChannel] = {}
-        self._config = uvicorn.Config(
-            self,
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            http=NoDelayHttpToolsProtocol,
-            proxy_headers=False,
-            server_header=False,
-            date_header=False,
-            timeout_keep_alive=3600,
-            h11_max_incomplete_event_size=None,
-        )
-        self._config.load()
-        self._state = ServerState()
         self._servers: dict[int, asyncio.base_events.Server] = {}
+        self._connections: dict[int, set[RuntimeProtocol]] = {}
 
     async def open(self, channel: RuntimeChannel, host: str = "127.0.0.1") -> int:
         """Listen on a fresh loopback port for one environment; returns the port."""
@@ -228,87 +336,23 @@ class RuntimeApi:
         sock.listen(16)
         sock.setblocking(False)
         port = sock.getsockname()[1]
-        config, state = self._config, self._state
-
-        def protocol() -> asyncio.Protocol:
-            return NoDelayHttpToolsProtocol(config=config, server_state=state, app_state={})
-
-        server = await asyncio.get_running_loop().create_server(protocol, sock=sock)
+        server = await asyncio.get_running_loop().create_server(
+            lambda: RuntimeProtocol(self, port), sock=sock
+        )
         self.channels[port] = channel
         self._servers[port] = server
         return port
 
     async def close(self, port: int) -> None:
+        """Stop listening and drop the port's connections (ending a pending `/next` too)."""
         self.channels.pop(port, None)
         server = self._servers.pop(port, None)
         if server is not None:
             server.close()
-            for conn in list(self._state.connections):
-                transport = getattr(conn, "transport", None)
-                if transport is not None:
-                    try:
-                        if transport.get_extra_info("sockname")[1] == port:
-                            transport.close()  # also ends a runtime's pending /next
-                    except (TypeError, IndexError, OSError):
-                        pass
+        for conn in list(self._connections.pop(port, ())):
+            if conn.transport is not None:
+                conn.transport.close()
 
     async def close_all(self) -> None:
         for port in list(self._servers):
             await self.close(port)
-
-    async def __call__(self, scope: dict[str, Any], receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        channel = self.channels.get(scope["server"][1])
-        path: str = scope["path"]
-        method: str = scope["method"]
-        if channel is None or not path.startswith(PREFIX):
-            await _respond(send, 404, _error("NotFound", "Not Found"))
-            return
-        rest = path[len(PREFIX) :]
-        if rest == "/invocation/next" and method == "GET":
-            try:
-                status, headers, body = await channel.next()
-            except asyncio.CancelledError:
-                await _respond(send, 500, _error("InternalServerError", "Internal Server Error"))
-                raise
-            await _respond(send, status, body, headers)
-            return
-        if method != "POST":
-            await _respond(send, 405, _error("MethodNotAllowed", "Method Not Allowed"))
-            return
-        if rest == "/init/error":
-            body, _ = await _read_body(receive, MAX_RESPONSE)
-            outcome = Outcome(
-                "error",
-                body,
-                error_type=_header(scope, b"lambda-runtime-function-error-type"),
-            )
-            status, answer = channel.report_init_error(outcome)
-            await _respond(send, status, answer)
-            return
-        if rest.startswith("/invocation/"):
-            request_id, _, verb = rest[len("/invocation/") :].partition("/")
-            if verb in ("response", "error"):
-                mode = _header(scope, b"lambda-runtime-function-response-mode")
-                if mode is not None and mode.lower() not in ("streaming", "buffered"):
-                    await _respond(
-                        send,
-                        400,
-                        _error("InvalidFunctionResponseMode", "Invalid function response mode"),
-                    )
-                    return
-                body, over = await _read_body(receive, MAX_RESPONSE)
-                if over and verb == "response":
-                    outcome = Outcome("too_large", b"")
-                else:
-                    outcome = Outcome(
-                        verb,
-                        body,
-                        content_type=_header(scope, b"content-type") or "application/json",
-                        error_type=_header(scope, b"lambda-runtime-function-error-type"),
-                    )
-                status, answer = channel.answer(request_id, outcome)
-                await _respond(send, status, answer)
-                return
-        await _respond(send, 404, _error("NotFound", "Not Found"))

@@ -187,6 +187,12 @@ class Raw:
         self.conn.close()
 
 
+# 1,769 MB = one vCPU: where the engine can set cgroup CPU quotas, a function gets
+# MemorySize / 1769 of a CPU after init (as on Lambda), so a 128 MB echo would measure the
+# quota, not the engine. Init is never throttled, so cold starts do not depend on this.
+MEMORY_MB = 1769
+
+
 def create(lam, name: str, source: str) -> None:  # type: ignore[no-untyped-def]
     lam.create_function(
         FunctionName=name,
@@ -194,7 +200,7 @@ def create(lam, name: str, source: str) -> None:  # type: ignore[no-untyped-def]
         Role=ROLE,
         Handler="app.handler",
         Code={"ZipFile": zip_files({"app.py": source})},
-        MemorySize=128,
+        MemorySize=MEMORY_MB,
         Timeout=30,
     )
 
@@ -444,6 +450,7 @@ def main() -> None:
     result: dict[str, object] = {
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "machine": machine(),
+        "function_memory_mb": MEMORY_MB,
     }
     state = Path(tempfile.mkdtemp(prefix="lconsole-bench-"))
     engine = EngineProcess(state)

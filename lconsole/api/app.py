@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lconsole.api import errors as api_errors
+from lconsole.api.console import CONSOLE
 from lconsole.api.invoke import InvokeRoute
 from lconsole.api.routes import LAMBDA_ROUTES
 from lconsole.engine.service import Engine
@@ -57,7 +58,7 @@ def build_app(engine: Engine, token: str, on_ready: Callable[[], None] | None = 
             await engine.stop()
 
     app = Starlette(
-        routes=LAMBDA_ROUTES,
+        routes=[*LAMBDA_ROUTES, CONSOLE],
         lifespan=lifespan,
         exception_handlers={
             LambdaError: api_errors.on_lambda_error,

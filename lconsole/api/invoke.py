@@ -148,7 +148,7 @@ def _error_answer(error: errors.LambdaError, request_id: bytes) -> tuple[int, li
 
 
 async def invoke(
-    engine: Engine, name: str, scope: Scope, receive: Receive
+    engine: Engine, name: str, scope: Scope, receive: Receive, request_id: str
 ) -> tuple[int, list, bytes]:
     """Serve one Invoke: (status, headers, body). Raises LambdaError for AWS-shaped errors."""
     headers = {k: v for k, v in scope["headers"]}
@@ -165,7 +165,6 @@ async def invoke(
     if scope["query_string"]:
         values = parse_qs(scope["query_string"].decode("latin-1")).get("Qualifier")
         qualifier = values[-1] if values else None
-    request_id = str(uuid.uuid4())
     result = await engine.invoke(
         name,
         qualifier,
@@ -208,12 +207,13 @@ class InvokeRoute:
         if name is None:
             await self.app(scope, receive, send)
             return
+        request_id = str(uuid.uuid4())  # also the throttle event's, when there is one
         try:
-            status, headers, body = await invoke(self.engine, name, scope, receive)
+            status, headers, body = await invoke(self.engine, name, scope, receive, request_id)
         except errors.LambdaError as exc:
-            status, headers, body = _error_answer(exc, str(uuid.uuid4()).encode())
+            status, headers, body = _error_answer(exc, request_id.encode())
         except Exception:
             log.exception("unhandled error serving Invoke for %s", name)
             error = errors.service_error("An internal error occurred.")
-            status, headers, body = _error_answer(error, str(uuid.uuid4()).encode())
+            status, headers, body = _error_answer(error, request_id.encode())
         await _send(send, status, headers, body)

@@ -56,14 +56,25 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    def __init__(self, config: uvicorn.Config, on_ready: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        on_ready: Callable[[], None],
+        on_shutdown: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(config)
         self._on_ready = on_ready
+        self._on_shutdown = on_shutdown
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
         if not self.should_exit:
             self._on_ready()
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        if self._on_shutdown is not None:  # end live streams first: uvicorn waits for them
+            self._on_shutdown()
+        await super().shutdown(sockets)
 
 
 def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
@@ -102,7 +113,7 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
         server_header=False,
         proxy_headers=False,  # loopback only: no proxy in front whose headers to trust
     )
-    server = _Server(config, ready)
+    server = _Server(config, ready, engine.bus.close)
     try:
         asyncio.run(server.serve(sockets=[sock]))
     except KeyboardInterrupt:

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 
 from lconsole.engine import names
+from lconsole.engine.events import EventBus
 from lconsole.engine.pool import Pool
 from lconsole.engine.registry import Registry
 from lconsole.engine.routing import route
@@ -19,7 +20,13 @@ from lconsole.engine.scheduler import Scheduler
 from lconsole.model import arn as arns
 from lconsole.model import errors
 from lconsole.model.function import FunctionConfig
-from lconsole.model.invocation import InvocationRecord, InvocationType, InvokeRequest, InvokeResult
+from lconsole.model.invocation import (
+    InvocationRecord,
+    InvocationType,
+    InvokeRequest,
+    InvokeResult,
+    Status,
+)
 from lconsole.model.record import FunctionRecord
 from lconsole.telemetry import cost as pricing
 
@@ -36,7 +43,9 @@ class Invoker:
         pool: Pool,
         record: Recorder,
         rng: random.Random | None = None,
+        events: EventBus | None = None,
     ) -> None:
+        self.events = events
         self.registry = registry
         self.scheduler = scheduler
         self.pool = pool
@@ -82,11 +91,34 @@ class Invoker:
     ) -> InvokeResult:
         started = time.monotonic()
         start_ms = int(time.time() * 1000)
-        lease = self.scheduler.acquire(record)
+        events = self.events
+        try:
+            lease = self.scheduler.acquire(record)
+        except errors.LambdaError as exc:
+            if events is not None:
+                reason = str(exc.extra.get("Reason", exc.code))
+                events.invocation_throttled(
+                    request.request_id, record.name, request.qualifier, reason
+                )
+            raise
         env = None
         try:
             env = await self.pool.acquire(config, request.qualifier)
+            if events is not None:
+                events.invocation_started(
+                    request.request_id,
+                    config.name,
+                    request.qualifier,
+                    config.version,
+                    env.id,
+                    env.cold_pending,
+                    invocation_type,
+                )
             attempt = await env.invoke(request, started=started)
+            if attempt.status is not Status.SUCCESS and (
+                env.broken or attempt.status in (Status.TIMEOUT, Status.CRASH)
+            ):
+                self.pool.runtime_lost(env, attempt.error_type)
         finally:
             self.scheduler.release(lease)
             if env is not None:
@@ -96,29 +128,30 @@ class Invoker:
         cost = pricing.invocation_cost(
             billed, config.memory_size, architecture, config.ephemeral_storage
         )
-        self.record(
-            InvocationRecord(
-                request_id=request.request_id,
-                function=config.name,
-                qualifier=request.qualifier,
-                executed_version=config.version,
-                environment_id=env.id,
-                cold=attempt.init_ms is not None,  # only a cold start reports Init Duration
-                start_ms=start_ms,
-                end_ms=int(time.time() * 1000),
-                init_ms=attempt.init_ms,
-                duration_ms=attempt.duration_ms,
-                billed_ms=billed,
-                memory_mb=config.memory_size,
-                max_memory_mb=attempt.max_memory_mb,
-                status=attempt.status,
-                error_type=attempt.error_type,
-                architecture=architecture,
-                invocation_type=invocation_type,
-                provisioned=env.provisioned,
-                cost_usd=cost.total,
-            )
+        finished = InvocationRecord(
+            request_id=request.request_id,
+            function=config.name,
+            qualifier=request.qualifier,
+            executed_version=config.version,
+            environment_id=env.id,
+            cold=attempt.init_ms is not None,  # only a cold start reports Init Duration
+            start_ms=start_ms,
+            end_ms=int(time.time() * 1000),
+            init_ms=attempt.init_ms,
+            duration_ms=attempt.duration_ms,
+            billed_ms=billed,
+            memory_mb=config.memory_size,
+            max_memory_mb=attempt.max_memory_mb,
+            status=attempt.status,
+            error_type=attempt.error_type,
+            architecture=architecture,
+            invocation_type=invocation_type,
+            provisioned=env.provisioned,
+            cost_usd=cost.total,
         )
+        self.record(finished)
+        if events is not None:
+            events.invocation_finished(finished)
         return InvokeResult(
             request_id=request.request_id,
             executed_version=config.version,

@@ -17,10 +17,12 @@ from pathlib import Path
 
 from lconsole.engine import namespace
 from lconsole.engine.environment import Emit, ExecutionEnvironment
+from lconsole.engine.events import EventBus
 from lconsole.engine.runtime_api import RuntimeApi
 from lconsole.engine.runtimes import Sandbox, launcher_for
 from lconsole.model.environment import EnvInfo, EnvState
 from lconsole.model.function import FunctionConfig
+from lconsole.model.telemetry import LogEvent
 
 log = logging.getLogger("lconsole.engine")
 
@@ -44,8 +46,11 @@ class Pool:
         region: str,
         idle_ttl: float = 600.0,
         xray_daemon: str | None = None,
+        events: EventBus | None = None,
     ) -> None:
         self.runtime_api = runtime_api
+        self.events = events
+        self._why: dict[str, str] = {}  # environment id -> why it is being stopped
         self.code_tree = code_tree
         self.layer_tree = layer_tree
         self.root = root
@@ -100,22 +105,25 @@ class Pool:
         if qualifier is not None:
             for env in self.provisioned.get((config.name, qualifier), ()):
                 if env.state is EnvState.IDLE and env.config.revision_id == config.revision_id:
-                    env.to(EnvState.BUSY)
-                    return env
+                    return self._busy(env)
         idle = self.idle.get(key_of(config))
         while idle:
             env = idle.pop()
             if env.state is EnvState.IDLE and not env.retired:
-                env.to(EnvState.BUSY)
-                return env
-        env = await self.create(config)
+                return self._busy(env)
+        return self._busy(await self.create(config))
+
+    def _busy(self, env: ExecutionEnvironment) -> ExecutionEnvironment:
         env.to(EnvState.BUSY)
+        if self.events is not None:
+            self._announce(env, "busy")
         return env
 
     async def create(self, config: FunctionConfig) -> ExecutionEnvironment:
         env = self._new(config)
         await self._prepare(env)
         await env.start()
+        self._watch_init(env)
         return env
 
     def _new(self, config: FunctionConfig, *, provisioned: bool = False) -> ExecutionEnvironment:
@@ -134,13 +142,14 @@ class Pool:
             sandbox=sandbox,
             namespace=ns,
             runtime_api=self.runtime_api,
-            emit=self.emit,
+            emit=self._emitter(config.name),
             region=self.region,
             provisioned=provisioned,
             xray_daemon=self.xray_daemon,
             env_id=env_id,
         )
         self.environments[env.id] = env
+        self._announce(env, "created")
         return env
 
     async def _prepare(self, env: ExecutionEnvironment) -> None:
@@ -152,6 +161,8 @@ class Pool:
             self._stop_later(env)
             return
         env.to(EnvState.IDLE)
+        if self.events is not None:
+            self._announce(env, "idle")
         if not env.provisioned:
             self.idle.setdefault(key_of(env.config), []).append(env)
 
@@ -175,6 +186,7 @@ class Pool:
                     continue
                 if stale or len(keep) >= target[1]:  # type: ignore[index]
                     env.retired = True
+                    self._why.setdefault(env.id, "retired")
                     if env.state is not EnvState.BUSY:
                         self._stop_later(env)
                     continue
@@ -197,17 +209,20 @@ class Pool:
                 self._stop_later(env)
                 return
             await env.start()
+            self._watch_init(env)
             failure = await env.initialise(max(130.0, env.config.timeout))
         except Exception:
             log.exception("provisioned environment %s failed to start", env.id)
             failure = True  # type: ignore[assignment]
         if failure is not None:
             env.broken = True
+            self._announce(env, "failed", getattr(failure, "error_type", "Runtime.Unknown"))
             if env.state is EnvState.STARTING:
                 self._stop_later(env)
             return
         if env.state is EnvState.STARTING:
             env.to(EnvState.IDLE)
+            self._announce(env, "idle")
 
     def _spawn_task(self, coro) -> None:  # type: ignore[no-untyped-def]
         task = asyncio.get_running_loop().create_task(coro)
@@ -222,6 +237,7 @@ class Pool:
             if env.config.name != name or (keep is not None and keep(env.config)):
                 continue
             env.retired = True
+            self._why.setdefault(env.id, "retired")
             if env.state is EnvState.IDLE:
                 self._remove_idle(env)
                 self._stop_later(env)
@@ -242,7 +258,9 @@ class Pool:
         except Exception:
             log.exception("stopping environment %s failed", env.id)
         finally:
-            self.environments.pop(env.id, None)
+            why = self._why.pop(env.id, None)
+            if self.environments.pop(env.id, None) is not None and not env.broken:
+                self._announce(env, "reaped", why)  # a broken one was announced as failed
             await asyncio.to_thread(shutil.rmtree, self.root / env.id, True)
 
     async def _reap_loop(self) -> None:
@@ -254,6 +272,7 @@ class Pool:
                 if env.state is EnvState.IDLE and env.last_used < cutoff and not env.provisioned:
                     self._remove_idle(env)
                     env.retired = True
+                    self._why[env.id] = "idle"
                     self._stop_later(env)
 
     async def _memory_loop(self) -> None:
@@ -264,6 +283,52 @@ class Pool:
                 if env.state is EnvState.BUSY and env.rss_mb() > env.config.memory_size:
                     log.info("environment %s exceeded %d MB", env.id, env.config.memory_size)
                     env.kill_for_memory()
+
+    # Live events -----------------------------------------------------------------------
+
+    def _emitter(self, function: str) -> Emit:
+        """Log events go to telemetry and, tagged with their function, onto the live stream."""
+        store, events = self.emit, self.events
+        if events is None:
+            return store
+        publish = events.log
+
+        def emit(event: LogEvent) -> None:
+            store(event)
+            publish(function, event)
+
+        return emit
+
+    def _announce(self, env: ExecutionEnvironment, kind: str, reason: str | None = None) -> None:
+        if self.events is not None:
+            config = env.config
+            self.events.environment(
+                kind, env.id, config.name, config.version, env.provisioned, env.state, reason
+            )
+
+    def _watch_init(self, env: ExecutionEnvironment) -> None:
+        """Announce `initialised` when the runtime (this one or its replacement) first polls."""
+        channel = env.channel
+        if self.events is None or channel is None:
+            return
+
+        def done(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and env.state is not EnvState.STOPPED:
+                self._announce(env, "initialised")
+
+        channel.initialised.add_done_callback(done)
+
+    def runtime_lost(self, env: ExecutionEnvironment, reason: str | None) -> None:
+        """After an invocation that timed out, crashed or could not init: say what happened.
+
+        A broken environment (init failed for good) is `failed` and will be stopped; otherwise
+        its runtime was killed and replaced in place, and the new one is watched for init.
+        """
+        if env.broken:
+            self._announce(env, "failed", reason)
+            return
+        self._announce(env, "killed", reason)
+        self._watch_init(env)
 
     def infos(self, function: str | None = None) -> list[EnvInfo]:
         return [
@@ -284,6 +349,7 @@ class Pool:
         envs = list(self.environments.values())
         for env in envs:
             env.retired = True
+            self._why.setdefault(env.id, "shutdown")
         await asyncio.gather(*(self._stop(env) for env in envs), return_exceptions=True)
         if self._stopping:
             await asyncio.gather(*list(self._stopping), return_exceptions=True)

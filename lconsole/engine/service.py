@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 from lconsole.config import EngineSettings
@@ -12,6 +13,7 @@ from lconsole.engine import cgroups, samples
 from lconsole.engine.aliases import Aliases
 from lconsole.engine.async_invoke import AsyncInvoker
 from lconsole.engine.concurrency import Concurrency
+from lconsole.engine.events import RECORD_FIELDS, EventBus
 from lconsole.engine.functions import Functions
 from lconsole.engine.invoke import Invoker
 from lconsole.engine.invoke_configs import InvokeConfigs
@@ -23,6 +25,7 @@ from lconsole.engine.runtime_api import RuntimeApi
 from lconsole.engine.scheduler import Scheduler
 from lconsole.engine.tags import Tags
 from lconsole.model import arn as arns
+from lconsole.model.environment import EnvInfo
 from lconsole.model.invocation import InvocationType, InvokeRequest, InvokeResult
 from lconsole.model.record import FunctionRecord
 from lconsole.model.settings import AccountLimits
@@ -34,6 +37,13 @@ from lconsole.store.telemetry import TelemetryStore
 from lconsole.telemetry.writer import TelemetryWriter
 
 log = logging.getLogger("lconsole.engine")
+
+
+def _version() -> str:
+    try:
+        return metadata.version("lconsole")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 class Engine:
@@ -63,6 +73,8 @@ class Engine:
         self.invoker: Invoker | None = None
         self.events = EventQueue(self.db)
         self.async_invoker: AsyncInvoker | None = None
+        self.bus = EventBus(clock=clock)  # the live event stream; a new epoch per engine start
+        self.started_ms = int(clock() * 1000)
         self.registry.on_change(self._changed)
 
     def _layer_tree(self, arn: str) -> Path | None:
@@ -75,6 +87,8 @@ class Engine:
     def _changed(
         self, name: str, before: FunctionRecord | None, after: FunctionRecord | None
     ) -> None:
+        what = "created" if before is None else "deleted" if after is None else "updated"
+        self.bus.function_changed(name, what)
         self.scheduler.reserved_total = self.concurrency.reserved_total()
         if self.pool is None or before is None:
             self._provision()
@@ -127,12 +141,15 @@ class Engine:
             emit=self.telemetry.log,
             region=self.region,
             idle_ttl=self.settings.idle_ttl_seconds,
+            events=self.bus,
         )
         self.pool.start()
         pool = self.pool
         self.concurrency.allocated = lambda fn, q: pool.provisioned_ready(fn, q)
         self._provision()
-        self.invoker = Invoker(self.registry, self.scheduler, self.pool, self.telemetry.record)
+        self.invoker = Invoker(
+            self.registry, self.scheduler, self.pool, self.telemetry.record, events=self.bus
+        )
         self.async_invoker = AsyncInvoker(self.events, self._run_event)
         self.async_invoker.start()
 
@@ -182,6 +199,7 @@ class Engine:
         await self.invoker.invoke(record, config, request, InvocationType.EVENT)
 
     async def stop(self) -> None:
+        self.bus.close()
         if self.async_invoker is not None:
             await self.async_invoker.stop()
         if self.pool is not None:
@@ -191,6 +209,30 @@ class Engine:
             await self.runtime_api.close_all()
         await self.telemetry.stop()
         self.db.conn.close()
+
+    # Console views --------------------------------------------------------------------------
+
+    def recent_invocations(self, function: str, limit: int) -> list[dict[str, object]]:
+        """A function's invocation records, newest first, including ones not yet flushed."""
+        self.telemetry.flush()
+        rows = self.telemetry_store.invocations(function, limit)
+        for row in rows:
+            row["cold"] = bool(row["cold"])
+            row["provisioned"] = bool(row["provisioned"])
+        return [{name: row.get(name) for name in RECORD_FIELDS} for row in rows]
+
+    def environment_infos(self, function: str | None = None) -> list[EnvInfo]:
+        return self.pool.infos(function) if self.pool is not None else []
+
+    def status(self) -> dict[str, object]:
+        return {
+            "epoch": self.bus.epoch,
+            "seq": self.bus.seq,
+            "version": _version(),
+            "started_ms": self.started_ms,
+            "functions": len(self.registry.functions),
+            "environments": len(self.pool.environments) if self.pool is not None else 0,
+        }
 
     def account_settings(self) -> dict[str, dict[str, int]]:
         return {

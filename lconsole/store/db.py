@@ -3,11 +3,49 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
+
+# Other stores' DDL, run in the migration transaction on every open; each must be idempotent
+# (CREATE ... IF NOT EXISTS) because it runs again on databases that already have its tables.
+EXTRA_SCHEMAS: list[Callable[[sqlite3.Connection], None]] = []
+
+# v3: the log store. Log events are ordered by (ts, ingested, id) everywhere, so both indexes end
+# in that key; log_fts indexes the messages of log_events (external content: no second copy).
+# unicode61 with letters and digits as token characters mirrors the filter-pattern term rule.
+_LOG_STORE_DDL = (
+    "CREATE TABLE IF NOT EXISTS log_groups ("
+    " name TEXT PRIMARY KEY, created INTEGER NOT NULL, retention_days INTEGER,"
+    " stored_bytes INTEGER NOT NULL DEFAULT 0, events INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS log_streams ("
+    " log_group TEXT NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL,"
+    " first_ts INTEGER, last_ts INTEGER, last_ingested INTEGER,"
+    " PRIMARY KEY (log_group, name))",
+    "CREATE INDEX IF NOT EXISTS log_streams_last ON log_streams(log_group, last_ts, name)",
+    "DROP INDEX IF EXISTS log_events_group_ts",
+    "CREATE INDEX IF NOT EXISTS log_events_order ON log_events(log_group, ts, ingested)",
+    "CREATE INDEX IF NOT EXISTS log_events_stream"
+    " ON log_events(log_group, log_stream, ts, ingested)",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS log_fts USING fts5(message, content='log_events',"
+    " content_rowid='id', tokenize=\"unicode61 categories 'L* N*'\", columnsize=0)",
+    # Explicit 'merge' steps (after expiry) then also merge levels of only two segments.
+    "INSERT INTO log_fts(log_fts, rank) VALUES ('usermerge', 2)",
+)
+# Upgrading a v2 database: index the events it already holds and derive the per-group and
+# per-stream figures from them. Both are no-ops on an empty log_events.
+_LOG_STORE_BACKFILL = (
+    "INSERT INTO log_fts(log_fts) VALUES ('rebuild')",
+    "INSERT OR IGNORE INTO log_groups(name, created, stored_bytes, events)"
+    " SELECT log_group, min(ingested), sum(length(CAST(message AS BLOB))), count(*)"
+    " FROM log_events GROUP BY log_group",
+    "INSERT OR IGNORE INTO log_streams(log_group, name, created, first_ts, last_ts, last_ingested)"
+    " SELECT log_group, log_stream, min(ingested), min(ts), max(ts), max(ingested)"
+    " FROM log_events GROUP BY log_group, log_stream",
+)
 
 
 def connect(path: Path) -> sqlite_utils.Database:
@@ -29,6 +67,9 @@ def _migrate(db: sqlite_utils.Database) -> None:
     row = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
     version = int(row[0]) if row else 0
     if version >= SCHEMA_VERSION:
+        if EXTRA_SCHEMAS:
+            with transaction(db):
+                _run_extra_schemas(db.conn)
         return
     with transaction(db):
         db.table("functions").create({"name": str, "doc": str}, pk="name", if_not_exists=True)
@@ -71,9 +112,22 @@ def _migrate(db: sqlite_utils.Database) -> None:
             "CREATE INDEX IF NOT EXISTS invocations_function_start"
             " ON invocations(function, start_ms)"
         )
+        if version < 3:
+            _create_log_store(db.conn)
+        _run_extra_schemas(db.conn)
         db.execute(
             "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema', ?)", [str(SCHEMA_VERSION)]
         )
+
+
+def _create_log_store(conn: sqlite3.Connection) -> None:
+    for statement in (*_LOG_STORE_DDL, *_LOG_STORE_BACKFILL):
+        conn.execute(statement)
+
+
+def _run_extra_schemas(conn: sqlite3.Connection) -> None:
+    for create in EXTRA_SCHEMAS:
+        create(conn)
 
 
 class transaction:

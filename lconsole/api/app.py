@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lconsole.api import errors as api_errors
@@ -57,8 +58,10 @@ def build_app(engine: Engine, token: str, on_ready: Callable[[], None] | None = 
         finally:
             await engine.stop()
 
+    otlp = Route("/v1/traces", engine.otlp_receiver())  # OTLP/HTTP exports from functions
+
     app = Starlette(
-        routes=[*LAMBDA_ROUTES, CONSOLE],
+        routes=[*LAMBDA_ROUTES, CONSOLE, otlp],
         lifespan=lifespan,
         exception_handlers={
             LambdaError: api_errors.on_lambda_error,

@@ -19,6 +19,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from lconsole.api.queries import FEATURES, QUERY_ROUTES
 from lconsole.api.wire import answer, engine
 from lconsole.engine.events import SEQ, Event, EventBus, encode, event_filter
 from lconsole.model.environment import EnvInfo
@@ -170,7 +171,7 @@ async def environments(request: Request) -> Response:
 
 
 async def status(request: Request) -> Response:
-    return answer(engine(request).status())
+    return answer({**engine(request).status(), "features": list(FEATURES)})
 
 
 CONSOLE_ROUTES = [
@@ -178,6 +179,7 @@ CONSOLE_ROUTES = [
     Route("/functions/{name}/invocations", invocations, methods=["GET"]),
     Route("/environments", environments, methods=["GET"]),
     Route("/status", status, methods=["GET"]),
+    *QUERY_ROUTES,
 ]
 
 CONSOLE = Mount(PREFIX, routes=CONSOLE_ROUTES, middleware=[Middleware(TokenGuard)])

@@ -173,6 +173,7 @@ async def invoke(
         tail=tail and kind is InvocationType.REQUEST_RESPONSE,
         client_context=client_context if kind is InvocationType.REQUEST_RESPONSE else None,
         request_id=request_id,
+        trace_header=_header(headers, b"x-amzn-trace-id"),
     )
     out = [(b"x-amzn-RequestId", request_id.encode()), (b"x-amzn-Remapped-Content-Length", b"0")]
     if kind is InvocationType.DRY_RUN:

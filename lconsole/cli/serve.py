@@ -93,6 +93,7 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
     url = f"http://{host}:{port}"
     token = secrets.token_urlsafe(32)
     engine = Engine(settings)
+    engine.url = url
     app = build_app(engine, token)
     paths = settings.paths
 

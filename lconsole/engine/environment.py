@@ -138,6 +138,7 @@ class ExecutionEnvironment:
         provisioned: bool = False,
         notice: str | None = None,
         xray_daemon: str | None = None,
+        otlp_endpoint: str | None = None,
         env_id: str | None = None,
         namespace: Namespace | None = None,
     ) -> None:
@@ -152,6 +153,7 @@ class ExecutionEnvironment:
         self.emit_event = emit
         self.notice = notice
         self.xray_daemon = xray_daemon
+        self.otlp_endpoint = otlp_endpoint
         self.created = time.time()
         self.log_stream = platform.stream_name(self.created, config.version, self.id)
         self.state = EnvState.STARTING
@@ -290,6 +292,7 @@ class ExecutionEnvironment:
             launch=launch,
             init_type=self.init_type,
             xray_daemon=self.xray_daemon,
+            otlp_endpoint=self.otlp_endpoint,
         )
         join = self.cgroup.join if self.cgroup is not None else None
         preexec = self.namespace.preexec(join) if self.namespace is not None else join

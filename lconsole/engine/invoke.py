@@ -6,6 +6,7 @@ work that could be done once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import time
@@ -13,6 +14,7 @@ from collections.abc import Callable
 
 from lconsole.engine import names
 from lconsole.engine.events import EventBus
+from lconsole.engine.observability import Observability
 from lconsole.engine.pool import Pool
 from lconsole.engine.registry import Registry
 from lconsole.engine.routing import route
@@ -44,8 +46,10 @@ class Invoker:
         record: Recorder,
         rng: random.Random | None = None,
         events: EventBus | None = None,
+        observability: Observability | None = None,
     ) -> None:
         self.events = events
+        self.observability = observability
         self.registry = registry
         self.scheduler = scheduler
         self.pool = pool
@@ -90,11 +94,18 @@ class Invoker:
         invocation_type: InvocationType = InvocationType.REQUEST_RESPONSE,
     ) -> InvokeResult:
         started = time.monotonic()
-        start_ms = int(time.time() * 1000)
-        events = self.events
+        received = time.time()
+        start_ms = int(received * 1000)
+        events, obs = self.events, self.observability
+        trace = None
+        if obs is not None:  # the runtime sees the trace as Lambda-Runtime-Trace-Id
+            trace = obs.trace(config, request.trace_header)
+            request = dataclasses.replace(request, trace_header=trace.runtime_header)
         try:
             lease = self.scheduler.acquire(record)
         except errors.LambdaError as exc:
+            if obs is not None:
+                obs.throttled(record.name, request.qualifier)
             if events is not None:
                 reason = str(exc.extra.get("Reason", exc.code))
                 events.invocation_throttled(
@@ -152,6 +163,11 @@ class Invoker:
         self.record(finished)
         if events is not None:
             events.invocation_finished(finished)
+        if obs is not None:
+            status = 202 if invocation_type is InvocationType.EVENT else 200
+            obs.finished(
+                trace, config, finished, received=received, responded=time.time(), status=status
+            )
         return InvokeResult(
             request_id=request.request_id,
             executed_version=config.version,

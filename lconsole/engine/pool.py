@@ -46,6 +46,7 @@ class Pool:
         region: str,
         idle_ttl: float = 600.0,
         xray_daemon: str | None = None,
+        otlp_endpoint: str | None = None,
         events: EventBus | None = None,
     ) -> None:
         self.runtime_api = runtime_api
@@ -58,6 +59,7 @@ class Pool:
         self.region = region
         self.idle_ttl = idle_ttl
         self.xray_daemon = xray_daemon
+        self.otlp_endpoint = otlp_endpoint
         self.idle: dict[Key, list[ExecutionEnvironment]] = {}
         # (function, qualifier) -> environments kept initialised for a provisioned config
         self.provisioned: dict[tuple[str, str], list[ExecutionEnvironment]] = {}
@@ -146,6 +148,7 @@ class Pool:
             region=self.region,
             provisioned=provisioned,
             xray_daemon=self.xray_daemon,
+            otlp_endpoint=self.otlp_endpoint,
             env_id=env_id,
         )
         self.environments[env.id] = env

@@ -7,6 +7,9 @@ import time
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
 
 from lconsole.config import EngineSettings
 from lconsole.engine import cgroups, samples
@@ -18,9 +21,12 @@ from lconsole.engine.functions import Functions
 from lconsole.engine.invoke import Invoker
 from lconsole.engine.invoke_configs import InvokeConfigs
 from lconsole.engine.layers import Layers
+from lconsole.engine.observability import Busy, Observability
 from lconsole.engine.permissions import Permissions
 from lconsole.engine.pool import Pool
+from lconsole.engine.queries import Queries
 from lconsole.engine.registry import Registry
+from lconsole.engine.retention import Retention
 from lconsole.engine.runtime_api import RuntimeApi
 from lconsole.engine.scheduler import Scheduler
 from lconsole.engine.tags import Tags
@@ -29,11 +35,16 @@ from lconsole.model.environment import EnvInfo
 from lconsole.model.invocation import InvocationType, InvokeRequest, InvokeResult
 from lconsole.model.record import FunctionRecord
 from lconsole.model.settings import AccountLimits
+from lconsole.model.telemetry import LogEvent
 from lconsole.store import db as store_db
+from lconsole.store import traces as store_traces
 from lconsole.store.catalog import Catalog
 from lconsole.store.code import CodeStore
+from lconsole.store.metrics import MetricStore
 from lconsole.store.queue import EventQueue, QueuedEvent
 from lconsole.store.telemetry import TelemetryStore
+from lconsole.store.traces import TraceStore
+from lconsole.telemetry.otlp import otlp_app
 from lconsole.telemetry.writer import TelemetryWriter
 
 log = logging.getLogger("lconsole.engine")
@@ -65,7 +76,17 @@ class Engine:
         self.tags = Tags(self.registry)
         self.layers = Layers(self.registry, self.code, self.limits, clock)
         self.telemetry_store = TelemetryStore(self.db)
-        self.telemetry = TelemetryWriter(self.telemetry_store)
+        store_traces.create_schema(self.db.conn)
+        self.trace_store = TraceStore(self.db)
+        self.metric_store = MetricStore(self.db)
+        self.telemetry = TelemetryWriter(
+            self.telemetry_store, traces=self.trace_store, metrics=self.metric_store
+        )
+        self.observability = Observability(
+            self.telemetry, account=settings.account, region=settings.region, clock=clock
+        )
+        self.queries = Queries(paths.database, self.observability.metrics)
+        self.retention = Retention(paths.database)
         self.runtime_api: RuntimeApi | None = None
         self.scheduler = Scheduler(self.limits.concurrent_executions)
         self.scheduler.reserved_total = self.concurrency.reserved_total()
@@ -75,6 +96,7 @@ class Engine:
         self.async_invoker: AsyncInvoker | None = None
         self.bus = EventBus(clock=clock)  # the live event stream; a new epoch per engine start
         self.started_ms = int(clock() * 1000)
+        self.url: str | None = None  # the API's own address, once serving (OTLP export target)
         self.registry.on_change(self._changed)
 
     def _layer_tree(self, arn: str) -> Path | None:
@@ -132,23 +154,32 @@ class Engine:
         if wanted == "always" or (wanted == "first-start" and self.fresh):
             await samples.load(self.functions)
         self.telemetry.start()
+        self.retention.start()
+        await self.observability.start(self._busy)
         self.runtime_api = RuntimeApi()
         self.pool = Pool(
             runtime_api=self.runtime_api,
             code_tree=self.code.tree,
             layer_tree=self._layer_tree,
             root=self.settings.paths.environments,
-            emit=self.telemetry.log,
+            emit=self._emit,
             region=self.region,
             idle_ttl=self.settings.idle_ttl_seconds,
             events=self.bus,
+            xray_daemon=self.observability.daemon_address,
+            otlp_endpoint=self.url,
         )
         self.pool.start()
         pool = self.pool
         self.concurrency.allocated = lambda fn, q: pool.provisioned_ready(fn, q)
         self._provision()
         self.invoker = Invoker(
-            self.registry, self.scheduler, self.pool, self.telemetry.record, events=self.bus
+            self.registry,
+            self.scheduler,
+            self.pool,
+            self.telemetry.record,
+            events=self.bus,
+            observability=self.observability,
         )
         self.async_invoker = AsyncInvoker(self.events, self._run_event)
         self.async_invoker.start()
@@ -163,6 +194,7 @@ class Engine:
         tail: bool,
         client_context: str | None,
         request_id: str,
+        trace_header: str | None = None,
     ) -> InvokeResult | None:
         """Run (RequestResponse), queue (Event) or only check (DryRun) one invocation."""
         assert self.invoker is not None and self.async_invoker is not None
@@ -182,6 +214,7 @@ class Engine:
             invoked_arn=invoked_arn,
             request_id=request_id,
             client_context=client_context,
+            trace_header=trace_header,
             tail=tail,
         )
         return await self.invoker.invoke(record, config, request)
@@ -204,11 +237,39 @@ class Engine:
             await self.async_invoker.stop()
         if self.pool is not None:
             await self.pool.stop_all()
+        await self.observability.stop()
+        await self.retention.stop()
         cgroups.remove_hierarchy()
         if self.runtime_api is not None:
             await self.runtime_api.close_all()
         await self.telemetry.stop()
         self.db.conn.close()
+
+    def otlp_receiver(self) -> Starlette:
+        """The OTLP/HTTP trace endpoint functions' OpenTelemetry SDKs export to."""
+
+        def spans(documents: list[dict[str, Any]]) -> None:
+            for document in documents:
+                self.telemetry.segment(document)
+
+        return otlp_app(spans)
+
+    def _emit(self, event: LogEvent) -> None:
+        self.telemetry.log(event)
+        self.observability.log(event)
+
+    def _busy(self) -> list[Busy]:
+        """Every environment, as the concurrency metrics see it."""
+        pool = self.pool
+        if pool is None:
+            return []
+        qualifiers = {
+            env.id: qualifier for (_, qualifier), envs in pool.provisioned.items() for env in envs
+        }
+        return [
+            Busy(e.config.name, e.config.version, qualifiers.get(e.id), e.provisioned, e.state)
+            for e in pool.environments.values()
+        ]
 
     # Console views --------------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ def function_environment(
     launch: Launch,
     init_type: str = "on-demand",
     xray_daemon: str | None = None,
+    otlp_endpoint: str | None = None,
 ) -> dict[str, str]:
     opt, task = sandbox.opt, sandbox.task_root
     env: dict[str, str] = {
@@ -31,6 +32,10 @@ def function_environment(
         "SHLVL": "0",
         "AWS_XRAY_CONTEXT_MISSING": "LOG_ERROR",
     }
+    if otlp_endpoint:  # where an OpenTelemetry SDK exports; the function's own setting wins
+        env["OTEL_EXPORTER_OTLP_ENDPOINT"] = otlp_endpoint
+        env["OTEL_EXPORTER_OTLP_PROTOCOL"] = "http/protobuf"
+        env["OTEL_SERVICE_NAME"] = config.name
     if not sandbox.private:  # no /tmp of its own: point it at its private directory
         env["TMPDIR"] = str(sandbox.tmp)
         env["HOME"] = str(sandbox.tmp)

@@ -9,20 +9,36 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterable
+from typing import Any
 
 from lconsole.model.invocation import InvocationRecord
+from lconsole.model.metrics import MetricDatum
 from lconsole.model.telemetry import LogEvent
+from lconsole.store.metrics import MetricStore
 from lconsole.store.telemetry import TelemetryStore
+from lconsole.store.traces import TraceStore
 
 log = logging.getLogger("lconsole.telemetry")
 
 
 class TelemetryWriter:
-    def __init__(self, store: TelemetryStore, interval: float = 0.05) -> None:
+    def __init__(
+        self,
+        store: TelemetryStore,
+        interval: float = 0.05,
+        *,
+        traces: TraceStore | None = None,
+        metrics: MetricStore | None = None,
+    ) -> None:
         self.store = store
+        self.traces = traces
+        self.metrics = metrics
         self.interval = interval
         self._events: list[tuple[LogEvent, int]] = []
         self._invocations: list[InvocationRecord] = []
+        self._segments: list[dict[str, Any]] = []
+        self._datums: list[MetricDatum] = []
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -33,6 +49,17 @@ class TelemetryWriter:
     def record(self, invocation: InvocationRecord) -> None:
         self._invocations.append(invocation)
         self._wake.set()
+
+    def segment(self, document: dict[str, Any]) -> None:
+        """An X-Ray segment or subsegment document (the engine's or a function's)."""
+        if self.traces is not None:
+            self._segments.append(document)
+            self._wake.set()
+
+    def custom_metrics(self, datums: Iterable[MetricDatum]) -> None:
+        if self.metrics is not None:
+            self._datums.extend(datums)
+            self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -45,17 +72,32 @@ class TelemetryWriter:
             self.flush()
 
     def flush(self) -> None:
-        if not self._events and not self._invocations:
-            return
-        events, invocations = self._events, self._invocations
-        self._events, self._invocations = [], []
-        try:
-            self.store.write(events, invocations)
-        except Exception:
-            log.exception("telemetry flush failed; keeping %d events", len(events))
-            self._events[:0] = events
-            self._invocations[:0] = invocations
-            return
+        if self._events or self._invocations:
+            events, invocations = self._events, self._invocations
+            self._events, self._invocations = [], []
+            try:
+                self.store.write(events, invocations)
+            except Exception:
+                log.exception("telemetry flush failed; keeping %d events", len(events))
+                self._events[:0] = events
+                self._invocations[:0] = invocations
+        if self._segments and self.traces is not None:
+            segments, self._segments = self._segments, []
+            try:
+                rejected = self.traces.put(segments)
+            except Exception:
+                log.exception("trace flush failed; keeping %d documents", len(segments))
+                self._segments[:0] = segments
+            else:
+                for r in rejected:
+                    log.info("trace document %s not stored: %s", r.id, r.message)
+        if self._datums and self.metrics is not None:
+            datums, self._datums = self._datums, []
+            try:
+                self.metrics.put_custom(datums)
+            except Exception:
+                log.exception("metric flush failed; keeping %d values", len(datums))
+                self._datums[:0] = datums
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -209,12 +209,18 @@ def start_invocation_trace(
     """Join the caller's trace (or start one), decide sampling, and allocate Lambda's ids."""
     upstream = incoming if isinstance(incoming, TraceHeader) else parse_trace_header(incoming)
     sampled = sampling_decision(mode, upstream, sampler=sampler, now=now, draw=rng.random())
+    recorded = sampled and TracingMode(mode) is TracingMode.ACTIVE
+    if recorded:
+        ids = LambdaIds.new(rng)
+    else:  # on every untraced invoke: only the fallback Parent is ever read, so one id
+        one = new_entity_id(rng)
+        ids = LambdaIds(one, one, one, one, one, one, one)
     return InvocationTrace(
         trace_id=upstream.root or new_trace_id(now, rng),
         sampled=sampled,
-        recorded=sampled and TracingMode(mode) is TracingMode.ACTIVE,
+        recorded=recorded,
         upstream_parent=upstream.parent,
-        ids=LambdaIds.new(rng),
+        ids=ids,
         extra=upstream.extra,
     )
 

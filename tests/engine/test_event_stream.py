@@ -349,7 +349,7 @@ def test_views_list_environments_and_status(engine, lam, token) -> None:  # type
         assert env["environment_id"] in {e["environment_id"] for e in everything}
         status = client.get("/_lconsole/v1/status").json()
         assert set(status) == {
-            "epoch", "seq", "version", "started_ms", "functions", "environments",
+            "epoch", "seq", "version", "started_ms", "functions", "environments", "features",
         }  # fmt: skip
         assert status["functions"] >= 1 and status["environments"] >= 1 and status["seq"] > 0
         assert client.get("/_lconsole/v1/functions/viewed/invocations").json()["invocations"]

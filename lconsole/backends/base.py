@@ -2,7 +2,9 @@
 
 Everything here is backend-neutral: plain values in, plain values out, and one exception type
 (`BackendError`) carrying AWS's error code, message and HTTP status. A backend is an async
-context manager; `close()` releases its connections.
+context manager; `close()` releases its connections. What a backend can show beyond the Lambda
+API (environments, per-invocation records, a live stream, logs, traces, metrics) is said by its
+`Capabilities`; a call it cannot answer raises `NotAvailable`, never a half-empty value.
 """
 
 from __future__ import annotations
@@ -11,15 +13,16 @@ import io
 import os
 import stat
 import zipfile
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Literal, Protocol, Self, runtime_checkable
+from typing import Any, Literal, Protocol, Self, TypeVar, runtime_checkable
 
 InvocationType = Literal["RequestResponse", "Event", "DryRun"]
 DEFAULT_ROLE = "arn:aws:iam::000000000000:role/lconsole"
 _ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # fixed timestamps: the same tree gives the same CodeSha256
 _SKIP_DIRS = frozenset({"__pycache__"})
+_T = TypeVar("_T")
 
 
 class BackendError(Exception):
@@ -59,6 +62,27 @@ class BackendUnavailable(BackendError):
 
     def __init__(self, message: str) -> None:
         super().__init__("ConnectionError", message, 0)
+
+
+class NotAvailable(BackendError):
+    """This backend (or this version of the engine) cannot answer that kind of question."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__("NotAvailable", f"{what}: not available on this backend", 404)
+        self.what = what
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can show; the console asks this, never which backend it has."""
+
+    where: str = ""  # one line for the header: "local 127.0.0.1:9001", "aws dev eu-west-1"
+    invocations: bool = False  # per-invocation records: request id, cold start, duration, cost
+    environments: bool = False  # execution environments and their states
+    live: bool = False  # a pushed stream of `LiveEvent`s (else the console polls)
+    logs: bool = False
+    traces: bool = False
+    metrics: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +161,248 @@ class FunctionInfo:
             raw=dict(data),
         )
 
+    @property
+    def description(self) -> str:
+        return str(self.raw.get("Description") or "")
+
+    @property
+    def environment(self) -> dict[str, str]:
+        variables = (self.raw.get("Environment") or {}).get("Variables") or {}
+        return {str(k): str(v) for k, v in variables.items()}
+
+    @property
+    def layers(self) -> list[str]:
+        return [str(layer.get("Arn", "")) for layer in self.raw.get("Layers") or []]
+
+    @property
+    def architecture(self) -> str:
+        return str((self.raw.get("Architectures") or ["x86_64"])[0])
+
+    @property
+    def tracing_mode(self) -> str:
+        return str((self.raw.get("TracingConfig") or {}).get("Mode") or "PassThrough")
+
+    @property
+    def ephemeral_storage(self) -> int:
+        return int((self.raw.get("EphemeralStorage") or {}).get("Size") or 512)
+
+
+@dataclass(frozen=True)
+class AliasInfo:
+    """An alias and its traffic split: `function_version` gets whatever `weights` leave."""
+
+    name: str
+    arn: str
+    function_version: str
+    description: str = ""
+    revision_id: str = ""
+    weights: Mapping[str, float] = field(default_factory=dict)  # additional version -> 0..1
+
+    @classmethod
+    def from_aws(cls, data: Mapping[str, Any]) -> AliasInfo:
+        routing = (data.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
+        return cls(
+            name=str(data.get("Name", "")),
+            arn=str(data.get("AliasArn", "")),
+            function_version=str(data.get("FunctionVersion", "")),
+            description=str(data.get("Description") or ""),
+            revision_id=str(data.get("RevisionId") or ""),
+            weights={str(k): float(v) for k, v in routing.items()},
+        )
+
+    def split(self) -> list[tuple[str, float]]:
+        """(version, share) for every version the alias routes to, primary first."""
+        extra = sum(self.weights.values())
+        return [(self.function_version, max(0.0, 1.0 - extra)), *self.weights.items()]
+
+
+@dataclass(frozen=True)
+class ConfigurationChange:
+    """What the console edits on $LATEST; `None` leaves a setting as it is."""
+
+    memory_size: int | None = None
+    timeout: int | None = None
+    description: str | None = None
+    environment: Mapping[str, str] | None = None
+
+    def configuration(self) -> dict[str, Any]:
+        """The UpdateFunctionConfiguration request fields, in AWS's casing."""
+        out: dict[str, Any] = {}
+        if self.memory_size is not None:
+            out["MemorySize"] = self.memory_size
+        if self.timeout is not None:
+            out["Timeout"] = self.timeout
+        if self.description is not None:
+            out["Description"] = self.description
+        if self.environment is not None:
+            out["Environment"] = {"Variables": dict(self.environment)}
+        return out
+
+
+@dataclass(frozen=True)
+class ProvisionedInfo:
+    qualifier: str
+    requested: int
+    available: int
+    allocated: int
+    status: str  # IN_PROGRESS | READY | FAILED
+
+
+@dataclass(frozen=True)
+class ConcurrencyInfo:
+    reserved: int | None  # None: the function shares the account's unreserved pool
+    provisioned: Sequence[ProvisionedInfo] = ()
+
+
+@dataclass(frozen=True)
+class Invocation:
+    """One finished invocation as the console lists it (the engine's invocation record)."""
+
+    request_id: str
+    function: str
+    executed_version: str
+    cold: bool
+    start_ms: int
+    duration_ms: float = 0.0
+    billed_ms: int = 0
+    init_ms: float | None = None
+    memory_mb: int = 128
+    max_memory_mb: int = 0
+    status: str = "success"  # success | error | timeout | crash | throttled
+    error_type: str | None = None
+    qualifier: str | None = None
+    environment_id: str = ""
+    invocation_type: str = "RequestResponse"
+    provisioned: bool = False
+    cost_usd: float = 0.0
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> Invocation:
+        """From the console API's snake_case record (or an `invocation.finished` event)."""
+        return _known_fields(cls, data)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "success"
+
+
+@dataclass(frozen=True)
+class EnvironmentInfo:
+    environment_id: str
+    function: str
+    version: str
+    state: str  # starting | idle | busy | restarting | stopping | stopped
+    provisioned: bool = False
+    created_ms: int = 0
+    invocations: int = 0
+    memory_mb: int = 0
+    max_memory_mb: int = 0
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> EnvironmentInfo:
+        return _known_fields(cls, data)
+
+
+@dataclass(frozen=True)
+class LiveEvent:
+    """One line of the live stream: `type` like "invocation.finished", fields as sent."""
+
+    type: str
+    seq: int = 0
+    time: int = 0  # epoch ms
+    fields: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any]) -> LiveEvent:
+        return cls(
+            type=str(data.get("type", "")),
+            seq=int(data.get("seq") or 0),
+            time=int(data.get("time") or 0),
+            fields=dict(data),
+        )
+
+
+@dataclass(frozen=True)
+class LogQuery:
+    """FilterLogEvents over a function's log group, in CloudWatch's terms."""
+
+    function: str
+    start_ms: int | None = None
+    end_ms: int | None = None
+    filter_pattern: str = ""
+    request_id: str | None = None
+    limit: int = 1000
+
+
+@dataclass(frozen=True)
+class LogLine:
+    timestamp: int  # epoch ms
+    message: str
+    stream: str = ""
+    request_id: str | None = None
+    event_id: str = ""  # FilterLogEvents' eventId: stable, so pages and polls can be merged
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One X-Ray segment or subsegment, times in epoch seconds as in segment documents."""
+
+    id: str
+    name: str
+    start: float
+    end: float | None
+    parent_id: str | None = None
+    origin: str = ""
+    error: bool = False
+    fault: bool = False
+    throttle: bool = False
+    annotations: Mapping[str, Any] = field(default_factory=dict)
+    children: Sequence[Segment] = ()
+
+    @classmethod
+    def from_document(cls, doc: Mapping[str, Any]) -> Segment:
+        return cls(
+            id=str(doc.get("id", "")),
+            name=str(doc.get("name", "")),
+            start=float(doc.get("start_time") or 0.0),
+            end=float(doc["end_time"]) if doc.get("end_time") is not None else None,
+            parent_id=doc.get("parent_id"),
+            origin=str(doc.get("origin") or ""),
+            error=bool(doc.get("error")),
+            fault=bool(doc.get("fault")),
+            throttle=bool(doc.get("throttle")),
+            annotations=dict(doc.get("annotations") or {}),
+            children=tuple(cls.from_document(d) for d in doc.get("subsegments") or ()),
+        )
+
+
+@dataclass(frozen=True)
+class TraceSummary:
+    id: str
+    start: float  # epoch seconds
+    duration: float  # seconds
+    has_error: bool = False
+    has_fault: bool = False
+    has_throttle: bool = False
+
+
+@dataclass(frozen=True)
+class Trace:
+    id: str
+    duration: float
+    segments: Sequence[Segment] = ()
+
+
+@dataclass(frozen=True)
+class MetricSeries:
+    """One CloudWatch metric (`Invocations`, `Errors`, `Duration`...) at a fixed period."""
+
+    name: str
+    stat: str  # Sum | Average | Maximum | p99 ...
+    period_s: int
+    timestamps: Sequence[int] = ()  # epoch seconds, ascending
+    values: Sequence[float] = ()
+
 
 @dataclass(frozen=True)
 class DeployOutcome:
@@ -172,11 +438,98 @@ class Backend(Protocol):
 
     async def list_functions(self) -> list[FunctionInfo]: ...
 
+    async def capabilities(self) -> Capabilities:
+        """What this backend can show; cheap, and asked again after a reconnect."""
+        ...
+
+    async def list_versions(self, name: str) -> list[FunctionInfo]:
+        """Every published version plus $LATEST, as ListVersionsByFunction gives them."""
+        ...
+
+    async def publish_version(self, name: str, description: str = "") -> FunctionInfo: ...
+
+    async def list_aliases(self, name: str) -> list[AliasInfo]: ...
+
+    async def update_alias(
+        self,
+        name: str,
+        alias: str,
+        *,
+        function_version: str | None = None,
+        weights: Mapping[str, float] | None = None,
+        revision_id: str | None = None,
+    ) -> AliasInfo:
+        """UpdateAlias; `weights={}` removes the routing config, `None` leaves it."""
+        ...
+
+    async def update_configuration(
+        self, name: str, change: ConfigurationChange
+    ) -> FunctionInfo: ...
+
+    async def concurrency(self, name: str) -> ConcurrencyInfo: ...
+
+    async def put_reserved_concurrency(self, name: str, value: int | None) -> None:
+        """PutFunctionConcurrency, or DeleteFunctionConcurrency when `value` is None."""
+        ...
+
+    async def invocations(self, name: str, limit: int = 100) -> list[Invocation]:
+        """Recent invocations, newest first (`NotAvailable` without the capability)."""
+        ...
+
+    async def environments(self, name: str | None = None) -> list[EnvironmentInfo]: ...
+
+    def follow(
+        self,
+        *,
+        after: int | None = None,
+        types: Sequence[str] | None = None,
+        function: str | None = None,
+    ) -> AsyncIterator[LiveEvent]:
+        """Live events as they happen, reconnecting by itself (`NotAvailable` without `live`)."""
+        ...
+
+    async def logs(self, query: LogQuery) -> list[LogLine]:
+        """FilterLogEvents over the function's log group, oldest first."""
+        ...
+
+    async def traces(
+        self,
+        name: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        filter_expression: str | None = None,
+    ) -> list[TraceSummary]:
+        """Trace summaries, newest first; `filter_expression` in X-Ray's filter language."""
+        ...
+
+    async def insights(
+        self, name: str, query: str, *, start_ms: int, end_ms: int, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """A Logs Insights query over the function's log group: its result rows."""
+        ...
+
+    async def put_log_retention(self, name: str, days: int | None) -> None:
+        """Retention of the function's log group in days (AWS's allowed values); None: forever."""
+        ...
+
+    async def trace(self, trace_id: str) -> Trace: ...
+
+    async def metrics(
+        self, name: str, *, start_ms: int, end_ms: int, period_s: int = 60
+    ) -> list[MetricSeries]: ...
+
     async def close(self) -> None: ...
 
     async def __aenter__(self) -> Self: ...
 
     async def __aexit__(self, *exc: object) -> None: ...
+
+
+def _known_fields(cls: type[_T], data: Mapping[str, Any]) -> _T:
+    """Build a dataclass from a snake_case record, ignoring keys it does not know."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    return cls(**{k: v for k, v in data.items() if k in names})
 
 
 def zip_directory(root: Path) -> bytes:

@@ -6,7 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
+from lconsole.cli.endpoint import Endpoint
 from lconsole.config import DEFAULT_ACCOUNT, DEFAULT_PORT, DEFAULT_REGION, default_state_dir
+
+ENGINE_START_S = 30.0
 
 
 def _state_dir(parser: argparse.ArgumentParser) -> None:
@@ -20,9 +23,27 @@ def _state_dir(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="lconsole", description="Run, watch and steer serverless functions from a terminal."
+        prog="lconsole",
+        description="Run, watch and steer serverless functions from a terminal. Without a "
+        "command, opens the console on the engine running for the state dir, starting one "
+        "in the background when none runs.",
     )
     _state_dir(parser)
+    parser.add_argument(
+        "--read-only", action="store_true", help="hide every action that changes anything"
+    )
+    parser.add_argument("--theme", choices=("dark", "light"), default="dark")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help=f"port for an engine the console starts (default {DEFAULT_PORT}, else a free one)",
+    )
+    parser.add_argument(
+        "--engine-foreground",
+        action="store_true",
+        help=argparse.SUPPRESS,  # how the console starts its background engine
+    )
     sub = parser.add_subparsers(dest="command")
     serve = sub.add_parser("serve", help="run the local executor in the foreground")
     _state_dir(serve)
@@ -37,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("-v", "--verbose", action="store_true")
     _verbs(sub)
+    from lconsole.cli import observe
+
+    observe.add_parsers(sub, _verb_state_dir)
     return parser
 
 
@@ -93,17 +117,107 @@ def _verbs(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     _verb_state_dir(deploy)
 
 
+def start_engine(state_dir: Path, port: int, timeout: float = ENGINE_START_S) -> Endpoint:
+    """Start an engine for `state_dir` as a process of its own (it outlives the console).
+
+    Its output goes to `engine.log` in the state dir. When `port` is taken, a free one is used.
+    """
+    import subprocess
+    import time
+
+    from lconsole.cli import launcher
+    from lconsole.config import StatePaths
+
+    paths = StatePaths(state_dir)
+    state_dir.mkdir(parents=True, exist_ok=True)
+    for attempt_port in dict.fromkeys((port, 0)):
+        with open(paths.engine_log, "ab") as log:
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "lconsole",
+                    "--engine-foreground",
+                    "--state-dir",
+                    str(state_dir),
+                    "--port",
+                    str(attempt_port),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = launcher.find_engine(state_dir)
+            if found is not None:
+                return found
+            if proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        else:
+            proc.terminate()
+            raise RuntimeError(
+                f"the engine did not start within {timeout:.0f} s; see {paths.engine_log}"
+            )
+        found = launcher.find_engine(state_dir)  # another console may have won the race
+        if found is not None:
+            return found
+    tail = paths.engine_log.read_text(errors="replace").strip().splitlines()[-3:]
+    raise RuntimeError("the engine did not start: " + " / ".join(tail))
+
+
+def run_console(state_dir: Path, *, read_only: bool, theme: str, port: int) -> int:
+    """The console on the engine running for `state_dir`, starting one when none runs."""
+    from lconsole.backends.local import LocalBackend
+    from lconsole.cli import endpoint as endpoints
+    from lconsole.cli import launcher
+    from lconsole.config import StatePaths
+    from lconsole.tui.app import LconsoleApp
+    from lconsole.tui.keys import load_keymap
+
+    found = launcher.find_engine(state_dir)
+    started = found is None
+    if found is None:
+        print(f"lconsole: starting an engine on {state_dir}…", file=sys.stderr, flush=True)
+        try:
+            found = start_engine(state_dir, port)
+        except RuntimeError as exc:
+            print(f"lconsole: {exc}", file=sys.stderr)
+            return 1
+    endpoint_file = StatePaths(state_dir).endpoint_file
+
+    def token() -> str | None:
+        current = endpoints.read(endpoint_file)
+        return current.token if current is not None else None
+
+    backend = LocalBackend(found.url, token=found.token, token_reader=token)
+    app = LconsoleApp(backend, read_only=read_only, theme=theme, keymap=load_keymap())
+    app.run()
+    if started:
+        print(
+            f"lconsole: the engine keeps running at {found.url} (pid {found.pid}); "
+            f"stop it with: kill {found.pid}",
+            file=sys.stderr,
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     state_dir = args.state_dir or default_state_dir()
+    if args.command is None and not args.engine_foreground:
+        return run_console(state_dir, read_only=args.read_only, theme=args.theme, port=args.port)
     if args.command in (None, "serve"):
         from lconsole.cli import serve
         from lconsole.config import EngineSettings
 
-        console = args.command is None
+        console = args.command is None  # the console's own engine: samples on first start
         if console:
-            args = parser.parse_args(["serve", *(argv or sys.argv[1:])])
+            rest = [a for a in (argv or sys.argv[1:]) if a != "--engine-foreground"]
+            args = parser.parse_args(["serve", *rest])
         settings = EngineSettings(
             state_dir=state_dir,
             region=args.region,
@@ -120,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         from lconsole.cli import verbs
 
         return verbs.run(args, state_dir)
+    if args.command in ("logs", "insights", "traces", "trace", "metrics"):
+        from lconsole.cli import observe
+
+        return observe.run(args, state_dir)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -1,0 +1,299 @@
+"""LconsoleApp: the console over one `Backend`; global keys, screens, and the shared state."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from datetime import tzinfo
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from lconsole.backends.base import (
+    AliasInfo,
+    Backend,
+    BackendError,
+    ConcurrencyInfo,
+    EnvironmentInfo,
+    FunctionInfo,
+    Invocation,
+)
+from lconsole.tui import messages
+from lconsole.tui.commands import Command
+from lconsole.tui.feed import Feed
+from lconsole.tui.keys import Keymap, key
+from lconsole.tui.screens.base import ConsoleScreen
+from lconsole.tui.screens.edit import EditScreen
+from lconsole.tui.screens.function import FunctionScreen
+from lconsole.tui.screens.functions import FunctionsScreen
+from lconsole.tui.screens.help import HelpScreen
+from lconsole.tui.screens.invoke import InvokeScreen
+from lconsole.tui.screens.pulses import PulsesScreen
+from lconsole.tui.screens.traffic import TrafficScreen
+from lconsole.tui.state import ConsoleState
+from lconsole.tui.widgets.command_line import CommandLine
+
+THEMES = {"dark": "textual-dark", "light": "textual-light"}
+REDRAW_S = 0.25  # live data reaches the screen at most four times a second
+FUNCTION_VIEWS = {
+    "function": "invocations",
+    "invocations": "invocations",
+    "versions": "versions",
+    "aliases": "aliases",
+    "config": "config",
+    "envs": "envs",
+    "logs": "logs",
+    "traces": "traces",
+    "metrics": "metrics",
+}
+
+
+class LconsoleApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "lconsole"
+    BINDINGS = [
+        key("colon", "command", ":command", "app.command", tooltip="jump anywhere by command"),
+        key("question_mark", "help", "help", "app.help", tooltip="keys of this view"),
+        key("escape", "back", "back", "app.back", tooltip="back to the previous view"),
+        key("q", "quit", "quit", "app.quit", tooltip="leave the console"),
+    ]
+
+    def __init__(
+        self,
+        backend: Backend,
+        *,
+        read_only: bool = False,
+        theme: str = "dark",
+        keymap: Keymap | None = None,
+        clock: Callable[[], float] = time.time,
+        tz: tzinfo | None = None,
+        poll_s: float = 1.0,
+    ) -> None:
+        super().__init__()
+        self.backend = backend
+        self.read_only = read_only
+        self.state = ConsoleState()
+        self.feed = Feed(backend, self.post_message, poll_s)
+        self.clock = clock
+        self.tz = tz
+        self.keymap = keymap or Keymap({})
+        self.initial_theme = THEMES.get(theme, theme)
+        self._dirty = False
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    def on_mount(self) -> None:
+        self.theme = self.initial_theme
+        if self.keymap.keys:
+            self.set_keymap(self.keymap.keys)
+        if self.keymap.problem:
+            self.notify(self.keymap.problem, title="keymap", severity="warning")
+        self.push_screen(FunctionsScreen())
+        self.run_worker(self.feed.run(), name="feed", group="feed", exclusive=True)
+        self.set_interval(REDRAW_S, self._redraw)
+
+    # state: changed only here, by the messages workers post
+
+    def _changed(self) -> None:
+        self._dirty = True
+
+    def _redraw(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.screen.post_message(messages.StateChanged())
+
+    def on_capabilities_loaded(self, message: messages.CapabilitiesLoaded) -> None:
+        self.state.capabilities = message.capabilities
+        self._changed()
+
+    def on_functions_loaded(self, message: messages.FunctionsLoaded) -> None:
+        self.state.set_functions(message.functions)
+        self._changed()
+
+    def on_invocations_loaded(self, message: messages.InvocationsLoaded) -> None:
+        if self.state.add_invocations(message.invocations):
+            self._changed()
+
+    def on_environments_loaded(self, message: messages.EnvironmentsLoaded) -> None:
+        by_function: dict[str, list[EnvironmentInfo]] = {}
+        for env in message.environments:
+            if env.state != "stopped":
+                by_function.setdefault(env.function, []).append(env)
+        self.state.environments = by_function
+        self._changed()
+
+    def on_live_batch(self, message: messages.LiveBatch) -> None:
+        finished = []
+        for event in message.events:
+            fields = event.fields
+            if event.type == "invocation.finished":
+                finished.append(Invocation.from_record(fields))
+            elif event.type == "invocation.throttled":
+                finished.append(
+                    Invocation.from_record(
+                        {
+                            **fields,
+                            "status": "throttled",
+                            "start_ms": event.time,
+                            "cold": False,
+                            "executed_version": fields.get("qualifier") or "",
+                        }
+                    )
+                )
+            elif event.type.startswith("environment."):
+                self._environment_event(EnvironmentInfo.from_record(fields))
+            elif event.type == "function.changed":
+                self.feed.wake()
+        self.state.add_invocations(finished)
+        self._changed()
+
+    def _environment_event(self, env: EnvironmentInfo) -> None:
+        envs = [
+            e
+            for e in self.state.environments.get(env.function, [])
+            if e.environment_id != env.environment_id
+        ]
+        if env.state not in ("stopped", "reaped", "killed", "failed"):
+            old = next(
+                (
+                    e
+                    for e in self.state.environments.get(env.function, [])
+                    if e.environment_id == env.environment_id
+                ),
+                None,
+            )
+            if old is not None and not env.created_ms:
+                env = EnvironmentInfo(**{**old.__dict__, "state": env.state})
+            envs.append(env)
+        self.state.environments[env.function] = envs
+
+    def on_connection_changed(self, message: messages.ConnectionChanged) -> None:
+        was = self.state.connected
+        self.state.connected = message.connected
+        self.state.problem = message.problem
+        if message.connected and message.problem:
+            self.notify(message.problem, title="backend", severity="warning")
+        elif message.connected and not was:
+            self.notify("engine is back; live data resumes", title="reconnected")
+        self._changed()
+        self._redraw()
+
+    # navigation
+
+    def open_function(self, name: str, tab: str = "invocations") -> None:
+        for screen in self.screen_stack:
+            if isinstance(screen, FunctionScreen) and screen.function == name:
+                while self.screen is not screen:
+                    self.pop_screen()
+                screen.action_tab(tab)
+                return
+        self.push_screen(FunctionScreen(name, tab))
+
+    def open_invoke(self, name: str, qualifiers: list[str] | None = None) -> None:
+        if self.read_only:
+            return
+        self.push_screen(
+            InvokeScreen(name, qualifiers or ["$LATEST"], self.state.last_payload(name))
+        )
+
+    def open_traffic(
+        self, name: str, alias: AliasInfo, versions: list[str], on_done: Callable[[], object]
+    ) -> None:
+        if not self.read_only:
+            self.push_screen(TrafficScreen(name, alias, versions, on_done))
+
+    def open_config_editor(
+        self,
+        fn: FunctionInfo,
+        concurrency: ConcurrencyInfo | None,
+        on_done: Callable[[], object],
+    ) -> None:
+        if not self.read_only:
+            self.push_screen(EditScreen(fn, concurrency, on_done))
+
+    def open_pulses(self) -> None:
+        if not isinstance(self.screen, PulsesScreen):
+            self.push_screen(PulsesScreen())
+
+    def to_functions(self) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    @work(exclusive=True, group="publish")
+    async def publish(self, name: str, on_done: Callable[[], object] | None = None) -> None:
+        if self.read_only:
+            return
+        try:
+            version = await self.backend.publish_version(name)
+        except BackendError as exc:
+            self.notify(f"{exc.code}: {exc.message}", title="publish failed", severity="error")
+            return
+        self.notify(
+            f"{name} version {version.version} ({version.code_sha256[:10]})", title="published"
+        )
+        if on_done is not None:
+            on_done()
+
+    # global actions
+
+    def action_command(self) -> None:
+        if isinstance(self.screen, ConsoleScreen):
+            self.screen.open_command_line()
+
+    def action_help(self) -> None:
+        screen = self.screen
+        rows = [
+            (self.get_key_display(active.binding), active.binding, active.enabled)
+            for active in screen.active_bindings.values()
+        ]
+        title = " › ".join(getattr(screen, "crumbs", ())) or type(screen).__name__
+        self.push_screen(HelpScreen(title, rows))
+
+    def action_back(self) -> None:
+        if len(self.screen_stack) > 2:
+            self.pop_screen()
+
+    def on_command_line_run(self, message: CommandLine.Run) -> None:
+        self.run_command(message.command)
+
+    def run_command(self, command: Command) -> None:
+        verb, name = command.verb, command.function
+        if verb == "functions":
+            self.to_functions()
+        elif verb == "pulses":
+            self.open_pulses()
+        elif verb == "theme":
+            self.theme = THEMES[command.value or "dark"]
+        elif verb == "help":
+            self.action_help()
+        elif verb == "quit":
+            self.exit()
+        elif verb == "invoke" and name:
+            qualifiers = [command.qualifier] if command.qualifier else None
+            self.open_invoke(name, qualifiers)
+        elif name:
+            self.open_function(name, FUNCTION_VIEWS.get(verb, "invocations"))
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("Functions", "list every function", self.to_functions)
+        yield SystemCommand("Pulses", "sparklines of every function", self.open_pulses)
+        for label, theme in (("Dark theme", "dark"), ("Light theme", "light")):
+            yield SystemCommand(
+                label,
+                f"switch to the {theme} theme",
+                lambda t=theme: setattr(self, "theme", THEMES[t]),
+            )
+        for name in self.state.functions:
+            yield SystemCommand(
+                f"Open {name}", "its invocations", lambda n=name: self.open_function(n)
+            )
+            yield SystemCommand(
+                f"Logs of {name}", "its log lines", lambda n=name: self.open_function(n, "logs")
+            )
+            if not self.read_only:
+                yield SystemCommand(
+                    f"Invoke {name}", "with an event template", lambda n=name: self.open_invoke(n)
+                )

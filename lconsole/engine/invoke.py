@@ -6,6 +6,7 @@ work that could be done once.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import random
@@ -13,6 +14,7 @@ import time
 from collections.abc import Callable
 
 from lconsole.engine import names
+from lconsole.engine.environment import Attempt, ExecutionEnvironment
 from lconsole.engine.events import EventBus
 from lconsole.engine.observability import Observability
 from lconsole.engine.pool import Pool
@@ -31,6 +33,7 @@ from lconsole.model.invocation import (
 )
 from lconsole.model.record import FunctionRecord
 from lconsole.telemetry import cost as pricing
+from lconsole.telemetry.xray import InvocationTrace
 
 log = logging.getLogger("lconsole.engine")
 
@@ -134,10 +137,45 @@ class Invoker:
             self.scheduler.release(lease)
             if env is not None:
                 self.pool.release(env)
+        end_ms = int(time.time() * 1000)
+        # The record, its event, metrics and Lambda's segments wait until the answer is on
+        # its way; call_soon still runs them before any later request on this loop is served.
+        asyncio.get_running_loop().call_soon(
+            self._finished,
+            request,
+            config,
+            env,
+            attempt,
+            invocation_type,
+            trace,
+            start_ms,
+            end_ms,
+            received,
+        )
+        return InvokeResult(
+            request_id=request.request_id,
+            executed_version=config.version,
+            payload=attempt.payload,
+            function_error="Unhandled" if attempt.function_error else None,
+            log_tail=attempt.tail,
+        )
+
+    def _finished(
+        self,
+        request: InvokeRequest,
+        config: FunctionConfig,
+        env: ExecutionEnvironment,
+        attempt: Attempt,
+        invocation_type: InvocationType,
+        trace: InvocationTrace | None,
+        start_ms: int,
+        end_ms: int,
+        received: float,
+    ) -> None:
         billed = attempt.billed_ms
         architecture = config.architectures[0] if config.architectures else "x86_64"
         cost = pricing.invocation_cost(
-            billed, config.memory_size, architecture, config.ephemeral_storage
+            billed, config.memory_size, architecture, config.ephemeral_storage, env.provisioned
         )
         finished = InvocationRecord(
             request_id=request.request_id,
@@ -147,7 +185,7 @@ class Invoker:
             environment_id=env.id,
             cold=attempt.init_ms is not None,  # only a cold start reports Init Duration
             start_ms=start_ms,
-            end_ms=int(time.time() * 1000),
+            end_ms=end_ms,
             init_ms=attempt.init_ms,
             duration_ms=attempt.duration_ms,
             billed_ms=billed,
@@ -161,17 +199,10 @@ class Invoker:
             cost_usd=cost.total,
         )
         self.record(finished)
-        if events is not None:
-            events.invocation_finished(finished)
-        if obs is not None:
+        if self.events is not None:
+            self.events.invocation_finished(finished)
+        if self.observability is not None:
             status = 202 if invocation_type is InvocationType.EVENT else 200
-            obs.finished(
+            self.observability.finished(
                 trace, config, finished, received=received, responded=time.time(), status=status
             )
-        return InvokeResult(
-            request_id=request.request_id,
-            executed_version=config.version,
-            payload=attempt.payload,
-            function_error="Unhandled" if attempt.function_error else None,
-            log_tail=attempt.tail,
-        )

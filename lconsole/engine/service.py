@@ -75,12 +75,14 @@ class Engine:
         self.permissions = Permissions(self.registry)
         self.tags = Tags(self.registry)
         self.layers = Layers(self.registry, self.code, self.limits, clock)
-        self.telemetry_store = TelemetryStore(self.db)
         store_traces.create_schema(self.db.conn)
-        self.trace_store = TraceStore(self.db)
-        self.metric_store = MetricStore(self.db)
+        self.telemetry_store = TelemetryStore(self.db)  # reads on the loop
+        # The writer works on a thread of its own, so it gets a connection of its own.
+        self.telemetry_db = store_db.connect(paths.database)
         self.telemetry = TelemetryWriter(
-            self.telemetry_store, traces=self.trace_store, metrics=self.metric_store
+            TelemetryStore(self.telemetry_db),
+            traces=TraceStore(self.telemetry_db),
+            metrics=MetricStore(self.telemetry_db),
         )
         self.observability = Observability(
             self.telemetry, account=settings.account, region=settings.region, clock=clock
@@ -243,6 +245,7 @@ class Engine:
         if self.runtime_api is not None:
             await self.runtime_api.close_all()
         await self.telemetry.stop()
+        self.telemetry_db.conn.close()
         self.db.conn.close()
 
     def otlp_receiver(self) -> Starlette:

@@ -1,15 +1,18 @@
 """Buffer telemetry on the hot path and write it in one transaction every few milliseconds.
 
-Invocations only append to lists; a background task flushes them, so no invoke waits on
-SQLite. A flush that fails keeps its batch for the next try: nothing accepted is dropped.
+Invocations only append to lists (on the loop thread); a background task swaps them out and
+writes them on a worker thread, so neither an invoke nor the loop waits on SQLite. A write that
+fails puts its batch back for the next try: nothing accepted is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from lconsole.model.invocation import InvocationRecord
@@ -20,6 +23,14 @@ from lconsole.store.telemetry import TelemetryStore
 from lconsole.store.traces import TraceStore
 
 log = logging.getLogger("lconsole.telemetry")
+
+
+@dataclass
+class _Batch:
+    events: list[tuple[LogEvent, int]]
+    invocations: list[InvocationRecord]
+    segments: list[dict[str, Any]]
+    datums: list[MetricDatum]
 
 
 class TelemetryWriter:
@@ -39,6 +50,9 @@ class TelemetryWriter:
         self._invocations: list[InvocationRecord] = []
         self._segments: list[dict[str, Any]] = []
         self._datums: list[MetricDatum] = []
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
 
@@ -62,42 +76,70 @@ class TelemetryWriter:
             self._wake.set()
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
+        self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.current_thread()
+        self._task = self._loop.create_task(self._run())
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(self.interval)
-            self.flush()
+            batch = self._take()
+            if batch is not None:  # SQLite releases the GIL: the loop serves invokes meanwhile
+                await asyncio.to_thread(self._write, batch)
 
     def flush(self) -> None:
-        if self._events or self._invocations:
-            events, invocations = self._events, self._invocations
-            self._events, self._invocations = [], []
-            try:
-                self.store.write(events, invocations)
-            except Exception:
-                log.exception("telemetry flush failed; keeping %d events", len(events))
-                self._events[:0] = events
-                self._invocations[:0] = invocations
-        if self._segments and self.traces is not None:
-            segments, self._segments = self._segments, []
-            try:
-                rejected = self.traces.put(segments)
-            except Exception:
-                log.exception("trace flush failed; keeping %d documents", len(segments))
-                self._segments[:0] = segments
-            else:
-                for r in rejected:
-                    log.info("trace document %s not stored: %s", r.id, r.message)
-        if self._datums and self.metrics is not None:
-            datums, self._datums = self._datums, []
-            try:
-                self.metrics.put_custom(datums)
-            except Exception:
-                log.exception("metric flush failed; keeping %d values", len(datums))
-                self._datums[:0] = datums
+        """Write everything buffered now, on the caller's thread (queries want the latest)."""
+        batch = self._take()
+        if batch is not None:
+            self._write(batch)
+
+    def _take(self) -> _Batch | None:
+        """Swap the buffers out; only ever called on the loop thread, which fills them."""
+        if not (self._events or self._invocations or self._segments or self._datums):
+            return None
+        batch = _Batch(self._events, self._invocations, self._segments, self._datums)
+        self._events, self._invocations, self._segments, self._datums = [], [], [], []
+        return batch
+
+    def _write(self, batch: _Batch) -> None:
+        """One batch into the stores; what fails goes back to the front of the buffers."""
+        with self._lock:  # one writer at a time on the shared connection
+            if batch.events or batch.invocations:
+                try:
+                    self.store.write(batch.events, batch.invocations)
+                except Exception:
+                    log.exception("telemetry flush failed; keeping %d events", len(batch.events))
+                    self._requeue(batch.events, batch.invocations, [], [])
+            if batch.segments and self.traces is not None:
+                try:
+                    rejected = self.traces.put(batch.segments)
+                except Exception:
+                    log.exception("trace flush failed; keeping %d documents", len(batch.segments))
+                    self._requeue([], [], batch.segments, [])
+                else:
+                    for r in rejected:
+                        log.info("trace document %s not stored: %s", r.id, r.message)
+            if batch.datums and self.metrics is not None:
+                try:
+                    self.metrics.put_custom(batch.datums)
+                except Exception:
+                    log.exception("metric flush failed; keeping %d values", len(batch.datums))
+                    self._requeue([], [], [], batch.datums)
+
+    def _requeue(self, events, invocations, segments, datums) -> None:  # type: ignore[no-untyped-def]
+        def put_back() -> None:
+            self._events[:0] = events
+            self._invocations[:0] = invocations
+            self._segments[:0] = segments
+            self._datums[:0] = datums
+            self._wake.set()
+
+        if self._loop is not None and threading.current_thread() is not self._loop_thread:
+            self._loop.call_soon_threadsafe(put_back)
+        else:
+            put_back()
 
     async def stop(self) -> None:
         if self._task is not None:

@@ -266,7 +266,13 @@ async def cost(request: Request) -> Response:
     function = _required(request, "function")
     qualifier = request.query_params.get("qualifier") or None
     start, end = _window(request)
-    report = await _read(request, lambda q: q.cost(function, qualifier, start_ms=start, end_ms=end))
+    provisioned = engine(request).provisioned_usd(function, qualifier, start, end)
+    report = await _read(
+        request,
+        lambda q: q.cost(
+            function, qualifier, start_ms=start, end_ms=end, provisioned_usd=provisioned
+        ),
+    )
     return answer(
         {
             "function": report.function,

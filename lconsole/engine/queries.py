@@ -224,11 +224,21 @@ class Queries:
         )
 
     def cost(
-        self, function: str, qualifier: str | None, *, start_ms: int, end_ms: int
+        self,
+        function: str,
+        qualifier: str | None,
+        *,
+        start_ms: int,
+        end_ms: int,
+        provisioned_usd: float = 0.0,
     ) -> CostReport:
         return self._run(
             lambda db: MetricStore(db).cost_summary(
-                function, resource=qualifier, since=start_ms, until=end_ms
+                function,
+                resource=qualifier,
+                since=start_ms,
+                until=end_ms,
+                provisioned_usd=provisioned_usd,
             )
         )
 

@@ -31,6 +31,7 @@ from lconsole.engine.runtime_api import RuntimeApi
 from lconsole.engine.scheduler import Scheduler
 from lconsole.engine.tags import Tags
 from lconsole.model import arn as arns
+from lconsole.model import timefmt
 from lconsole.model.environment import EnvInfo
 from lconsole.model.invocation import InvocationType, InvokeRequest, InvokeResult
 from lconsole.model.record import FunctionRecord
@@ -44,6 +45,7 @@ from lconsole.store.metrics import MetricStore
 from lconsole.store.queue import EventQueue, QueuedEvent
 from lconsole.store.telemetry import TelemetryStore
 from lconsole.store.traces import TraceStore
+from lconsole.telemetry import cost as pricing
 from lconsole.telemetry.otlp import otlp_app
 from lconsole.telemetry.writer import TelemetryWriter
 
@@ -284,6 +286,33 @@ class Engine:
             row["cold"] = bool(row["cold"])
             row["provisioned"] = bool(row["provisioned"])
         return [{name: row.get(name) for name in RECORD_FIELDS} for row in rows]
+
+    def provisioned_usd(
+        self, function: str, qualifier: str | None, start_ms: int, end_ms: int
+    ) -> float:
+        """What the function's provisioned concurrency, kept configured, costs in the window.
+
+        Only the configurations in place now count (each from its LastModified on); ones
+        removed earlier are not remembered.
+        """
+        record = self.registry.functions.get(function)
+        if record is None:
+            return 0.0
+        total = 0.0
+        for q, config in record.provisioned.items():
+            if qualifier is not None and q != qualifier:
+                continue
+            since = timefmt.parse_seconds_offset(config.last_modified)
+            target = record.config(record.aliases[q].function_version if q in record.aliases else q)
+            if since is None or target is None:
+                continue
+            seconds = (end_ms - max(start_ms, int(since * 1000))) / 1000
+            if seconds <= 0:
+                continue
+            arch = target.architectures[0] if target.architectures else "x86_64"
+            gb_s = pricing.provisioned_gb_seconds(config.requested, target.memory_size, seconds)
+            total += pricing.provisioned_cost(gb_s, arch)
+        return total
 
     def environment_infos(self, function: str | None = None) -> list[EnvInfo]:
         return self.pool.infos(function) if self.pool is not None else []

@@ -16,6 +16,14 @@ def seconds_offset(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S+0000")
 
 
+def parse_seconds_offset(text: str) -> float | None:
+    """Epoch seconds of a `seconds_offset` timestamp; None when it is not one."""
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z").timestamp()
+    except ValueError:
+        return None
+
+
 def iso_millis(epoch: float) -> str:
     """`2024-05-20T16:29:45.123Z`, as runtime and platform log lines."""
     dt = datetime.fromtimestamp(epoch, UTC)

@@ -304,3 +304,19 @@ def test_report_metrics_agree_with_invocation_records(lam, console) -> None:  # 
     cost = console.get("/cost", params={"function": "counted"}).json()
     assert cost["invocations"] == 5
     assert cost["total_usd"] == pytest.approx(sum(r["cost_usd"] for r in records))
+
+
+def test_cost_includes_provisioned_concurrency_kept_configured(lam, console) -> None:  # type: ignore[no-untyped-def]
+    from lconsole.telemetry import cost as pricing
+
+    _create(lam, "kept", ECHO_APP, MemorySize=512)
+    version = lam.publish_version(FunctionName="kept")["Version"]
+    lam.create_alias(FunctionName="kept", Name="live", FunctionVersion=version)
+    lam.put_provisioned_concurrency_config(
+        FunctionName="kept", Qualifier="live", ProvisionedConcurrentExecutions=2
+    )
+    report = console.get("/cost", params={"function": "kept"}).json()
+    # Two 512 MB environments for the 5 minutes AWS rounds the enabled time up to.
+    expected = pricing.provisioned_cost(2 * 0.5 * 300, "x86_64")
+    assert report["provisioned_usd"] == pytest.approx(expected)
+    assert report["total_usd"] >= report["provisioned_usd"] > 0

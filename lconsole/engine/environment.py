@@ -174,6 +174,7 @@ class ExecutionEnvironment:
         self._launch_error: str | None = None
         self._output: Output | None = None
         self._status_fd: int | None = None
+        self._settle: asyncio.Task[None] | None = None  # joining the cgroups after init
         self._status_pid = 0
         self._watcher: asyncio.Task[None] | None = None
         self._tail: list[str] | None = None
@@ -294,11 +295,8 @@ class ExecutionEnvironment:
             xray_daemon=self.xray_daemon,
             otlp_endpoint=self.otlp_endpoint,
         )
-        join = self.cgroup.join if self.cgroup is not None else None
-        preexec = self.namespace.preexec(join) if self.namespace is not None else join
+        preexec = self.namespace.preexec() if self.namespace is not None else None
         cwd = None if self.namespace is not None else str(self.sandbox.engine_task_root)
-        if self.cgroup is not None:
-            self.cgroup.burst()  # init runs with a CPU burst, as Lambda's does
         read_end, write_end = os.pipe()  # stdout and stderr, as one stream, like Lambda's
         try:
             proc = await asyncio.create_subprocess_exec(
@@ -315,7 +313,7 @@ class ExecutionEnvironment:
             os.close(read_end)
             if isinstance(exc, OSError):
                 self._launch_error = f"could not start {launch.argv[0]}: {exc.strerror}"
-            else:  # the namespace or cgroup step before exec failed
+            else:  # the namespace step before exec failed
                 self._launch_error = "could not set up the environment's mount namespace"
             self.exited.set_result(127)
             return
@@ -386,6 +384,9 @@ class ExecutionEnvironment:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(proc.pid, signal.SIGKILL)  # stragglers in the group
         if self.cgroup is not None:
+            if self._settle is not None:  # let a pending join finish before emptying it
+                with contextlib.suppress(TimeoutError, OSError):
+                    await asyncio.wait_for(asyncio.shield(self._settle), 5.0)
             self.cgroup.kill_all()  # and any that left the group
         await self.runtime_api.close(self.port)
         if self.namespace is not None:
@@ -415,8 +416,13 @@ class ExecutionEnvironment:
             return InitFailure(b"", "Runtime.Unknown", status="timeout")
         if channel.initialised.done() and not self.exited.done():
             self.init_ms = (time.monotonic() - started) * 1000
-            if self.cgroup is not None:
-                self.cgroup.share()  # from here on, MemorySize / 1769 of a CPU
+            if self.cgroup is not None and self.proc is not None:
+                # Into the environment's cgroups once init is done, in the background so the
+                # first invoke does not wait (see EnvironmentCgroup.attach); from then on
+                # MemorySize / 1769 of a CPU.
+                self._settle = asyncio.get_running_loop().create_task(
+                    asyncio.to_thread(self.cgroup.settle, self.proc.pid)
+                )
             return None
         return self._init_failure_from_exit()
 

@@ -95,7 +95,12 @@ MEMORY, CPU = _v1_controller("memory"), _v1_controller("cpu")
 @pytest.mark.skipif(not MEMORY, reason="the engine gets no cgroup v1 controllers on this machine")
 def test_environment_runs_in_its_own_cgroups(lam) -> None:  # type: ignore[no-untyped-def]
     _create(lam, "limits", MemorySize=256, EphemeralStorage={"Size": 1024})
+    # The runtime joins its cgroups just after init, in the background (off the cold start).
+    deadline = time.monotonic() + 10
     body = _call(lam, "limits")
+    while "/env-" not in body["cgroup"] and time.monotonic() < deadline:
+        time.sleep(0.02)
+        body = _call(lam, "limits")
     assert "/env-" in body["cgroup"] and "/lconsole-" in body["cgroup"]
     # Ceiling = MemorySize + /tmp, since tmpfs pages are charged to the writer.
     assert int(body["memory_limit"]) == (256 + 1024) * 1024 * 1024

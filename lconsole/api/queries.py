@@ -184,11 +184,17 @@ async def traces(request: Request) -> Response:
     function = request.query_params.get("function") or None
     start, end = _window(request)
     expression = request.query_params.get("filter") or None
+    request_id = request.query_params.get("request_id") or None  # one invocation's trace
     limit = _int(request, "limit", 100, 1) or 100
     found = await _read(
         request,
         lambda q: q.traces(
-            function, start_ms=start, end_ms=end, expression=expression, limit=limit
+            function,
+            start_ms=start,
+            end_ms=end,
+            expression=expression,
+            limit=limit,
+            request_id=request_id,
         ),
     )
     return answer({"traces": [summary_shape(s) for s in found]})
@@ -212,9 +218,18 @@ async def metrics(request: Request) -> Response:
     qualifier = request.query_params.get("qualifier") or None
     start, end = _window(request)
     period = _int(request, "period_s", 60, 1) or 60
+    record = engine(request).registry.functions.get(function)
+    provisioned = {q: c.requested for q, c in record.provisioned.items()} if record else {}
     source, found = await _read(
         request,
-        lambda q: q.metrics(function, qualifier, start_ms=start, end_ms=end, period_s=period),
+        lambda q: q.metrics(
+            function,
+            qualifier,
+            start_ms=start,
+            end_ms=end,
+            period_s=period,
+            provisioned=provisioned,
+        ),
     )
     return answer(
         {

@@ -198,6 +198,8 @@ class Invoker:
             provisioned=env.provisioned,
             cost_usd=cost.total,
         )
+        if not env.provisioned and (config.name, request.qualifier) in self.pool.provisioned:
+            finished.extra["spillover"] = True  # ProvisionedConcurrencySpilloverInvocations
         self.record(finished)
         if self.events is not None:
             self.events.invocation_finished(finished)

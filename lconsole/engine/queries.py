@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import sqlite_utils
 
 from lconsole.model.metrics import CostReport, MetricKey, Series
-from lconsole.model.trace import Trace, TraceSummary
+from lconsole.model.trace import Trace, TraceSummary, summarize
 from lconsole.store import db as store_db
 from lconsole.store.logs import LogsError, LogStore, StoredLogEvent
 from lconsole.store.metrics import MetricStore
@@ -27,7 +27,8 @@ from lconsole.telemetry import metrics as metric_math
 from lconsole.telemetry.filters import FilterPatternError, compile_pattern
 from lconsole.telemetry.insights import InsightsError
 from lconsole.telemetry.metrics import LiveMetrics
-from lconsole.telemetry.trace_filter import TraceFilterError
+from lconsole.telemetry.trace_filter import TraceFilterError, compile_filter
+from lconsole.telemetry.xray import SERVICE_ORIGIN
 
 T = TypeVar("T")
 LIVE_WINDOW_MS = 15 * 60_000  # the live 1-second buckets cover this much
@@ -151,7 +152,15 @@ class Queries:
         end_ms: int,
         expression: str | None,
         limit: int,
+        request_id: str | None = None,
     ) -> list[TraceSummary]:
+        """GetTraceSummaries; `request_id` keeps the trace of that one invocation (or retries)."""
+        if request_id is not None:
+            return self._run(
+                lambda db: _traces_of_request(
+                    db, function, request_id, start_ms, end_ms, expression, limit
+                )
+            )
         return self._run(
             lambda db: TraceStore(db).summaries(
                 since=start_ms,
@@ -168,7 +177,14 @@ class Queries:
     # Metrics ------------------------------------------------------------------------------
 
     def metrics(
-        self, function: str, qualifier: str | None, *, start_ms: int, end_ms: int, period_s: int
+        self,
+        function: str,
+        qualifier: str | None,
+        *,
+        start_ms: int,
+        end_ms: int,
+        period_s: int,
+        provisioned: dict[str, int] | None = None,
     ) -> tuple[str, list[tuple[str, str, Series]]]:
         """The charted Lambda metrics: live 1-second buckets when recent and fine, else stored."""
         now = int(time.time() * 1000)
@@ -188,7 +204,7 @@ class Queries:
 
         def work(db: sqlite_utils.Database) -> list[tuple[str, str, Series]]:
             points = MetricStore(db).minute_rollups(
-                function, qualifier, start_ms, end_ms, period_s=period
+                function, qualifier, start_ms, end_ms, period_s=period, provisioned=provisioned
             )
             return [
                 (
@@ -256,3 +272,42 @@ class Queries:
                 store.put_retention_policy(group, days)
 
         self._run(work)
+
+
+def _traces_of_request(
+    db: sqlite_utils.Database,
+    function: str | None,
+    request_id: str,
+    start_ms: int,
+    end_ms: int,
+    expression: str | None,
+    limit: int,
+) -> list[TraceSummary]:
+    """Traces whose Lambda service segment (`AWS::Lambda`) carries `aws.request_id`.
+
+    That segment is the one Lambda writes for each traced invocation, so an invocation's
+    request id finds its trace without scanning every trace of the function.
+    """
+    matches = compile_filter(expression) if expression else None
+    sql = (
+        "SELECT d.trace_id FROM trace_documents d JOIN traces t ON t.trace_id = d.trace_id"
+        " WHERE d.origin = ? AND json_extract(d.document, '$.aws.request_id') = ?"
+        " AND t.start_time >= ? AND t.start_time <= ?"
+    )
+    args: list[object] = [SERVICE_ORIGIN, request_id, start_ms / 1000.0, end_ms / 1000.0]
+    if function is not None:
+        sql += " AND d.function = ?"
+        args.append(function)
+    sql += " GROUP BY d.trace_id ORDER BY MAX(t.start_time) DESC"
+    store = TraceStore(db)
+    found: list[TraceSummary] = []
+    for (trace_id,) in db.conn.execute(sql, args).fetchall():
+        trace = store.trace(trace_id)
+        if trace is None:
+            continue
+        summary = summarize(trace)
+        if matches is None or matches(summary):
+            found.append(summary)
+            if len(found) >= limit:
+                break
+    return found

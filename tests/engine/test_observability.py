@@ -320,3 +320,38 @@ def test_cost_includes_provisioned_concurrency_kept_configured(lam, console) -> 
     expected = pricing.provisioned_cost(2 * 0.5 * 300, "x86_64")
     assert report["provisioned_usd"] == pytest.approx(expected)
     assert report["total_usd"] >= report["provisioned_usd"] > 0
+
+
+def test_spillover_beyond_provisioned_concurrency_is_counted(lam, console) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    _create(lam, "spill", ECHO_APP)
+    version = lam.publish_version(FunctionName="spill")["Version"]
+    lam.create_alias(FunctionName="spill", Name="live", FunctionVersion=version)
+    lam.put_provisioned_concurrency_config(
+        FunctionName="spill", Qualifier="live", ProvisionedConcurrentExecutions=1
+    )
+
+    def ready() -> bool:
+        cfg = lam.get_provisioned_concurrency_config(FunctionName="spill", Qualifier="live")
+        return cfg["Status"] == "READY"
+
+    assert _until(ready, 30)
+
+    def call(_: int) -> None:
+        resp = lam.invoke(FunctionName="spill", Qualifier="live", Payload=b'{"sleep": 0.5}')
+        resp["Payload"].read()
+
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(call, range(2)))
+    end = int(time.time() * 1000) + 1000
+    for period in (1, 60):
+        data = console.get(
+            "/metrics",
+            params={"function": "spill", "qualifier": "live", "period_s": period,
+                    "start_ms": end - 120_000, "end_ms": end},
+        ).json()
+        charts = {(m["name"], m["stat"]): m["values"] for m in data["metrics"]}
+        assert sum(charts[("Invocations", "Sum")]) == 2, data["source"]
+        spilled = charts[("ProvisionedConcurrencySpilloverInvocations", "Sum")]
+        assert sum(spilled) == 1, data["source"]

@@ -12,6 +12,8 @@ write fails the environment runs without that limit, and `available()` says so o
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import logging
@@ -110,6 +112,23 @@ def hierarchy() -> Hierarchy:
             mine if "memory" in control else None, mine if "cpu" in control else None, v2=True
         )
     return Hierarchy(None, None)
+
+
+# One long-lived thread does every migration: a thread created while a migration runs would
+# wait for it (thread creation takes the lock a migration holds), and with it whoever started
+# that thread, the engine's loop included.
+_MIGRATIONS = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="lconsole-cgroups")
+
+
+def prestart() -> None:
+    """Start the migration thread now, while no migration can be in the way."""
+    if available():
+        _MIGRATIONS.submit(lambda: None).result(5)
+
+
+async def settle(cgroup: EnvironmentCgroup, process: int) -> None:
+    """After init, on the migration thread: into the cgroups, then the CPU share."""
+    await asyncio.get_running_loop().run_in_executor(_MIGRATIONS, cgroup.settle, process)
 
 
 def available() -> bool:

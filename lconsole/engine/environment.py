@@ -175,6 +175,7 @@ class ExecutionEnvironment:
         self._output: Output | None = None
         self._status_fd: int | None = None
         self._settle: asyncio.Task[None] | None = None  # joining the cgroups after init
+        self._settle_pending = False
         self._status_pid = 0
         self._watcher: asyncio.Task[None] | None = None
         self._tail: list[str] | None = None
@@ -416,13 +417,14 @@ class ExecutionEnvironment:
             return InitFailure(b"", "Runtime.Unknown", status="timeout")
         if channel.initialised.done() and not self.exited.done():
             self.init_ms = (time.monotonic() - started) * 1000
-            if self.cgroup is not None and self.proc is not None:
-                # Into the environment's cgroups once init is done, in the background so the
-                # first invoke does not wait (see EnvironmentCgroup.attach); from then on
-                # MemorySize / 1769 of a CPU.
-                self._settle = asyncio.get_running_loop().create_task(
-                    asyncio.to_thread(self.cgroup.settle, self.proc.pid)
-                )
+            if self.cgroup is not None:
+                # Into the environment's cgroups after init, in the background: a migration
+                # stalls the process for an RCU grace period (see EnvironmentCgroup.attach), so
+                # an on-demand environment joins once its first answer is out, a provisioned
+                # one at once. From then on it has MemorySize / 1769 of a CPU.
+                self._settle_pending = True
+                if self.provisioned:
+                    self._join_cgroups()
             return None
         return self._init_failure_from_exit()
 
@@ -542,7 +544,17 @@ class ExecutionEnvironment:
         if self._output is not None:  # what the runtime wrote before answering comes before END
             self._output.drain()
         self._finish(attempt, request_id)
+        if self._settle_pending:  # after this answer is sent (call_soon runs after the write)
+            asyncio.get_running_loop().call_soon(self._join_cgroups)
         return attempt
+
+    def _join_cgroups(self) -> None:
+        if not self._settle_pending or self.cgroup is None or self.proc is None:
+            return
+        self._settle_pending = False
+        self._settle = asyncio.get_running_loop().create_task(
+            cgroups.settle(self.cgroup, self.proc.pid)
+        )
 
     def _from_outcome(self, outcome: Outcome, started: float, init_ms: float | None) -> Attempt:
         duration = (time.monotonic() - started) * 1000

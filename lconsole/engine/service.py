@@ -157,6 +157,7 @@ class Engine:
         wanted = self.settings.load_samples
         if wanted == "always" or (wanted == "first-start" and self.fresh):
             await samples.load(self.functions)
+        cgroups.prestart()
         self.telemetry.start()
         self.retention.start()
         await self.observability.start(self._busy)

@@ -113,6 +113,10 @@ def test_environment_runs_in_its_own_cgroups(lam) -> None:  # type: ignore[no-un
 def test_cpu_share_follows_memory(lam) -> None:  # type: ignore[no-untyped-def]
     _create(lam, "cpu-small", MemorySize=128, Timeout=10)
     _create(lam, "cpu-large", MemorySize=1769, Timeout=10)
+    for name in ("cpu-small", "cpu-large"):  # joins its cgroups once its first answer is out
+        deadline = time.monotonic() + 10
+        while "/env-" not in _call(lam, name)["cgroup"] and time.monotonic() < deadline:
+            time.sleep(0.02)
     small = _call(lam, "cpu-small", {"action": "spin", "seconds": 1.0})["cpu_share"]
     large = _call(lam, "cpu-large", {"action": "spin", "seconds": 1.0})["cpu_share"]
     # 128 MB gets ~7 % of a CPU; 1,769 MB a whole one (less whatever else the machine runs).

@@ -462,6 +462,18 @@ class Backend(Protocol):
         """UpdateAlias; `weights={}` removes the routing config, `None` leaves it."""
         ...
 
+    async def create_alias(
+        self,
+        name: str,
+        alias: str,
+        function_version: str,
+        *,
+        weights: Mapping[str, float] | None = None,
+        description: str = "",
+    ) -> AliasInfo:
+        """CreateAlias, optionally with a weighted additional version."""
+        ...
+
     async def update_configuration(
         self, name: str, change: ConfigurationChange
     ) -> FunctionInfo: ...
@@ -499,8 +511,13 @@ class Backend(Protocol):
         start_ms: int | None = None,
         end_ms: int | None = None,
         filter_expression: str | None = None,
+        request_id: str | None = None,
     ) -> list[TraceSummary]:
-        """Trace summaries, newest first; `filter_expression` in X-Ray's filter language."""
+        """Trace summaries, newest first; `filter_expression` in X-Ray's filter language.
+
+        `request_id` keeps the trace of that invocation (none when it was not traced): its
+        `AWS::Lambda` segment carries `aws.request_id`, as the REPORT line carries the trace id.
+        """
         ...
 
     async def insights(

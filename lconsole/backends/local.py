@@ -251,6 +251,25 @@ class LocalBackend:
         response = await self._request("PUT", path, json_body=body)
         return AliasInfo.from_aws(response.json())
 
+    async def create_alias(
+        self,
+        name: str,
+        alias: str,
+        function_version: str,
+        *,
+        weights: Mapping[str, float] | None = None,
+        description: str = "",
+    ) -> AliasInfo:
+        body: dict[str, Any] = {
+            "Name": alias,
+            "FunctionVersion": function_version,
+            "Description": description,
+        }
+        if weights:
+            body["RoutingConfig"] = {"AdditionalVersionWeights": dict(weights)}
+        response = await self._request("POST", _function_path(name, "/aliases"), json_body=body)
+        return AliasInfo.from_aws(response.json())
+
     async def update_configuration(self, name: str, change: ConfigurationChange) -> FunctionInfo:
         response = await self._request(
             "PUT", _function_path(name, "/configuration"), json_body=change.configuration()
@@ -346,6 +365,7 @@ class LocalBackend:
         start_ms: int | None = None,
         end_ms: int | None = None,
         filter_expression: str | None = None,
+        request_id: str | None = None,
     ) -> list[TraceSummary]:
         data = await self._console(
             "traces",
@@ -355,6 +375,7 @@ class LocalBackend:
                 "start_ms": start_ms,
                 "end_ms": end_ms,
                 "filter": filter_expression,
+                "request_id": request_id,
             },
         )
         return [

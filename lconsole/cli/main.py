@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from lconsole.cli.endpoint import Endpoint
@@ -115,6 +116,64 @@ def _verbs(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     deploy.add_argument("--role", default="arn:aws:iam::000000000000:role/lconsole")
     _verb_state_dir(deploy)
+    _demo_parser(sub)
+
+
+def _demo_parser(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from lconsole.demo.plan import TrafficConfig as Defaults
+
+    demo = sub.add_parser(
+        "demo",
+        help="the console plus generated traffic (cold-start bursts, errors, a canary alias)",
+        description="Deploy demo-checkout with two versions and a 'live' alias sending the newer "
+        "one a canary share, then keep it and the sample functions busy: a steady trickle, "
+        "bursts that start new environments, some errors, timeouts and async events. Opens "
+        "the console over that traffic; quitting the console stops it. An engine the demo "
+        "starts is stopped when it ends, unless --keep-engine.",
+    )
+    demo.add_argument(
+        "--rate", type=float, default=Defaults.rate, help="steady invocations per second"
+    )
+    demo.add_argument(
+        "--burst",
+        type=int,
+        default=Defaults.burst,
+        help="largest burst of concurrent invocations (0: none)",
+    )
+    demo.add_argument(
+        "--burst-every",
+        type=float,
+        default=Defaults.burst_every_s,
+        metavar="SECONDS",
+        help="time between bursts",
+    )
+    demo.add_argument(
+        "--canary",
+        type=float,
+        default=Defaults.canary_weight,
+        metavar="WEIGHT",
+        help="the version-2 share of the live alias (0..1)",
+    )
+    demo.add_argument("--seed", type=int, help="make the traffic plan repeatable")
+    demo.add_argument(
+        "--headless", action="store_true", help="no console: only the traffic, then a summary"
+    )
+    demo.add_argument(
+        "--seconds",
+        type=float,
+        metavar="N",
+        help="with --headless: stop after N seconds (default: at Ctrl-C)",
+    )
+    demo.add_argument(
+        "--keep-engine", action="store_true", help="leave an engine the demo started running"
+    )
+    demo.add_argument(
+        "--port",
+        type=int,
+        default=argparse.SUPPRESS,
+        help=f"port for an engine the demo starts (default {DEFAULT_PORT}, else a free one)",
+    )
+    _verb_state_dir(demo)
 
 
 def start_engine(state_dir: Path, port: int, timeout: float = ENGINE_START_S) -> Endpoint:
@@ -168,8 +227,49 @@ def start_engine(state_dir: Path, port: int, timeout: float = ENGINE_START_S) ->
     raise RuntimeError("the engine did not start: " + " / ".join(tail))
 
 
-def run_console(state_dir: Path, *, read_only: bool, theme: str, port: int) -> int:
-    """The console on the engine running for `state_dir`, starting one when none runs."""
+def stop_engine(pid: int, timeout: float = 20.0) -> bool:
+    """SIGTERM an engine, then wait for it (and its environments) to go; SIGKILL at `timeout`."""
+    import os
+    import signal
+    import time
+
+    from lconsole.cli import launcher
+
+    def gone() -> bool:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)  # our own child: reap it
+            return done == pid
+        except ChildProcessError:
+            return not launcher.pid_alive(pid)
+
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return True
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if gone():
+            return True
+        time.sleep(0.05)
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the engine leads its own session (start_engine)
+    except (ProcessLookupError, PermissionError):
+        pass
+    return gone()
+
+
+def run_console(
+    state_dir: Path,
+    *,
+    read_only: bool,
+    theme: str,
+    port: int,
+    background: Callable[[], Awaitable[object]] | None = None,
+) -> int:
+    """The console on the engine running for `state_dir`, starting one when none runs.
+
+    `background` runs inside the console's event loop for as long as the console does.
+    """
     from lconsole.backends.local import LocalBackend
     from lconsole.cli import endpoint as endpoints
     from lconsole.cli import launcher
@@ -193,7 +293,9 @@ def run_console(state_dir: Path, *, read_only: bool, theme: str, port: int) -> i
         return current.token if current is not None else None
 
     backend = LocalBackend(found.url, token=found.token, token_reader=token)
-    app = LconsoleApp(backend, read_only=read_only, theme=theme, keymap=load_keymap())
+    app = LconsoleApp(
+        backend, read_only=read_only, theme=theme, keymap=load_keymap(), background=background
+    )
     app.run()
     if started:
         print(
@@ -202,6 +304,89 @@ def run_console(state_dir: Path, *, read_only: bool, theme: str, port: int) -> i
             file=sys.stderr,
         )
     return 0
+
+
+def run_demo(args: argparse.Namespace, state_dir: Path) -> int:
+    """`lconsole demo`: find or start the engine, then traffic with (or without) the console."""
+    import asyncio
+
+    from lconsole.backends.local import LocalBackend
+    from lconsole.cli import endpoint as endpoints
+    from lconsole.cli import launcher
+    from lconsole.config import StatePaths
+    from lconsole.demo import runner
+    from lconsole.demo.plan import TrafficConfig
+
+    config = TrafficConfig(
+        rate=args.rate,
+        burst=args.burst,
+        burst_every_s=args.burst_every,
+        canary_weight=args.canary,
+        seed=args.seed,
+    )
+    problems = config.problems()
+    if args.seconds is not None and not args.headless:
+        problems.append("--seconds needs --headless")
+    if args.seconds is not None and args.seconds <= 0:
+        problems.append("--seconds must be above 0")
+    if problems:
+        for problem in problems:
+            print(f"lconsole: {problem}", file=sys.stderr)
+        return 2
+    found = launcher.find_engine(state_dir)
+    started = found is None
+    if found is None:
+        print(f"lconsole: starting an engine on {state_dir}…", file=sys.stderr, flush=True)
+        try:
+            found = start_engine(state_dir, args.port)
+        except RuntimeError as exc:
+            print(f"lconsole: {exc}", file=sys.stderr)
+            return 1
+    engine = found
+    endpoint_file = StatePaths(state_dir).endpoint_file
+
+    def token() -> str | None:
+        current = endpoints.read(endpoint_file)
+        return current.token if current is not None else None
+
+    def connect() -> LocalBackend:
+        return LocalBackend(engine.url, token=engine.token, token_reader=token)
+
+    async def headless() -> int:
+        from lconsole.backends.base import BackendError
+
+        async with connect() as backend:
+            try:
+                await runner.headless(backend, config, args.seconds)
+            except BackendError as exc:
+                print(f"lconsole: demo: {exc.code}: {exc.message}", file=sys.stderr)
+                return 1
+        return 0
+
+    try:
+        if args.headless:
+            return asyncio.run(headless())
+        return run_console(
+            state_dir,
+            read_only=args.read_only,
+            theme=args.theme,
+            port=args.port,
+            background=runner.beside_console(connect, config),
+        )
+    finally:
+        if started and args.keep_engine:
+            print(
+                f"lconsole: the engine keeps running at {engine.url} (pid {engine.pid}); "
+                f"stop it with: kill {engine.pid}",
+                file=sys.stderr,
+            )
+        elif started:
+            print(
+                f"lconsole: stopping the engine the demo started (pid {engine.pid})…",
+                file=sys.stderr,
+                flush=True,
+            )
+            stop_engine(engine.pid)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -230,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         serve.configure_logging(args.verbose)
         return serve.run(settings)
+    if args.command == "demo":
+        return run_demo(args, state_dir)
     if args.command in ("invoke", "deploy"):
         from lconsole.cli import verbs
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import tzinfo
 
 from textual import work
@@ -36,6 +37,7 @@ from lconsole.tui.widgets.command_line import CommandLine
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
 REDRAW_S = 0.25  # live data reaches the screen at most four times a second
+BACKGROUND_STOP_S = 5.0  # how long quitting waits for background work to clean up
 FUNCTION_VIEWS = {
     "function": "invocations",
     "invocations": "invocations",
@@ -69,6 +71,7 @@ class LconsoleApp(App[None]):
         clock: Callable[[], float] = time.time,
         tz: tzinfo | None = None,
         poll_s: float = 1.0,
+        background: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         super().__init__()
         self.backend = backend
@@ -79,6 +82,8 @@ class LconsoleApp(App[None]):
         self.tz = tz
         self.keymap = keymap or Keymap({})
         self.initial_theme = THEMES.get(theme, theme)
+        self.background = background  # work that lives as long as the console (`lconsole demo`)
+        self._background_task: asyncio.Task[None] | None = None
         self._dirty = False
 
     def now_ms(self) -> int:
@@ -92,7 +97,27 @@ class LconsoleApp(App[None]):
             self.notify(self.keymap.problem, title="keymap", severity="warning")
         self.push_screen(FunctionsScreen())
         self.run_worker(self.feed.run(), name="feed", group="feed", exclusive=True)
+        if self.background is not None:
+            self._background_task = asyncio.create_task(self._background(self.background))
         self.set_interval(REDRAW_S, self._redraw)
+
+    async def on_unmount(self) -> None:
+        """Quitting stops the background work and waits, briefly, until it has cleaned up."""
+        task = self._background_task
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait({task}, timeout=BACKGROUND_STOP_S)
+
+    async def _background(self, work: Callable[[], Awaitable[object]]) -> None:
+        """Run `work` until it ends or the console quits; a failure is shown, never fatal."""
+        try:
+            await work()
+        except BackendError as exc:
+            self.notify(f"{exc.code}: {exc.message}", title="background stopped", severity="error")
+        except Exception as exc:
+            self.notify(
+                f"{type(exc).__name__}: {exc}", title="background stopped", severity="error"
+            )
 
     # state: changed only here, by the messages workers post
 

@@ -324,7 +324,13 @@ class SceneBackend:
         return lines
 
     async def traces(
-        self, name: str, *, start_ms: int | None = None, end_ms: int | None = None
+        self,
+        name: str,
+        *,
+        start_ms: int | None = None,
+        end_ms: int | None = None,
+        filter_expression: str | None = None,
+        request_id: str | None = None,
     ) -> list[TraceSummary]:
         return [
             TraceSummary(
@@ -334,6 +340,7 @@ class SceneBackend:
                 has_fault=not r.ok,
             )
             for i, r in enumerate(self.records.get(name, [])[:8])
+            if request_id in (None, r.request_id)
         ]
 
     async def trace(self, trace_id: str) -> Trace:

@@ -1,4 +1,8 @@
-"""One function: configuration, versions, aliases, environments, invocations and telemetry."""
+"""One function: configuration, versions, aliases, environments, invocations and telemetry.
+
+From an invocation (its row, or a log line of it) `enter` shows its log lines and `x` its
+trace, so a slow or failed request is two keys from its evidence.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from dataclasses import dataclass
 
 from textual import work
 from textual.app import ComposeResult
+from textual.css.query import NoMatches
 from textual.message import Message
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
@@ -14,19 +19,27 @@ from lconsole.backends.base import (
     BackendError,
     ConcurrencyInfo,
     FunctionInfo,
+    LogLine,
 )
 from lconsole.tui import rows
 from lconsole.tui.keys import key
 from lconsole.tui.screens.base import ConsoleScreen
 from lconsole.tui.stats import error_rate_by_version
 from lconsole.tui.widgets.config_view import config_sheet
+from lconsole.tui.widgets.log_view import LogView
 from lconsole.tui.widgets.logs_pane import LogsPane
 from lconsole.tui.widgets.metrics_view import MetricsView
 from lconsole.tui.widgets.resource_table import ResourceTable
-from lconsole.tui.widgets.traces_pane import TracesPane
+from lconsole.tui.widgets.traces_pane import RequestTrace, TracesPane
 
 TABS = ("config", "versions", "aliases", "envs", "invocations", "logs", "traces", "metrics")
 SHOWN = 100  # invocation rows on screen; the state keeps more for the figures
+# A trace starts when Lambda received the request: up to 6 hours before an async event runs.
+TRACE_BEFORE_MS = 6 * 3_600_000 + 60_000
+TRACE_AFTER_MS = 60_000
+RECENT_MS = 30_000  # an invocation this fresh may not have all its segments stored yet
+# Which actions make sense on which tab; elsewhere they are hidden from the footer.
+TAB_ACTIONS = {"drill": ("invocations",), "trace": ("invocations", "logs")}
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,7 @@ class FunctionScreen(ConsoleScreen):
         key("t", "traffic", "traffic", "function.traffic", tooltip="shift the selected alias"),
         key("e", "edit_config", "edit", "function.edit", tooltip="edit memory, timeout, env"),
         key("enter", "drill", "logs of", "function.drill", tooltip="logs of this invocation"),
+        key("x", "trace", "trace", "function.trace", tooltip="trace of this invocation (X-Ray)"),
         key("r", "reload", "reload", "function.reload", tooltip="reload from the backend"),
         *(
             key(str(i + 1), f"tab('{t}')", t, f"function.tab.{t}", show=False)
@@ -170,7 +184,7 @@ class FunctionScreen(ConsoleScreen):
             newest = recent[-SHOWN:][::-1]
             tz = self.console.tz
             self.query_one("#invocations-table", ResourceTable).sync(
-                [(r.request_id, rows.invocation_row(r, tz)) for r in newest]
+                [(r.request_id, rows.invocation_row(r, tz)) for r in newest], coalesce=True
             )
             note = self.query_one("#invocations-note", Static)
             note.display = not newest
@@ -214,13 +228,24 @@ class FunctionScreen(ConsoleScreen):
     def action_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        allowed = super().check_action(action, parameters)
+        tabs = TAB_ACTIONS.get(action)
+        if not allowed or tabs is None:
+            return allowed
+        try:
+            return self.query_one(TabbedContent).active in tabs
+        except NoMatches:  # asked before the tabs exist
+            return False
+
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Keys go to what the tab shows: its table, log or sheet."""
         self.refresh_view()
+        self.refresh_bindings()
         pane = event.tabbed_content.active_pane
         if pane is None:
             return
-        for widget in pane.query("DataTable, RichLog"):
+        for widget in pane.query("DataTable, LogView"):
             if widget.focusable:
                 widget.focus()
                 return
@@ -258,6 +283,53 @@ class FunctionScreen(ConsoleScreen):
         if table.selected_key:
             tabs.active = "logs"
             self.query_one(LogsPane).show_request(table.selected_key)
+
+    def action_trace(self) -> None:
+        """From an invocation (its row, or a log line of it) to its trace's waterfall."""
+        request_id = self._chosen_request()
+        if request_id is None:
+            self.notify("choose an invocation (or a log line of one) first", severity="warning")
+            return
+        self.query_one(TabbedContent).active = "traces"
+        self.query_one(TracesPane).show_request(self._request_trace(request_id))
+
+    def _chosen_request(self) -> str | None:
+        active = self.query_one(TabbedContent).active
+        if active == "invocations":
+            return self.query_one("#invocations-table", ResourceTable).selected_key
+        if active == "logs":
+            line = self.query_one(LogView).cursor_item
+            if isinstance(line, LogLine) and line.request_id:
+                return line.request_id
+            return self.query_one(LogsPane).request_id
+        return None
+
+    def _request_trace(self, request_id: str) -> RequestTrace:
+        """Where to look for the trace, and whether a miss means "not sampled" or "not traced"."""
+        invocation = next(
+            (
+                r
+                for r in self.console.state.invocations(self.function)
+                if r.request_id == request_id
+            ),
+            None,
+        )
+        config = self.console.state.functions.get(self.function)
+        if self.detail is not None:
+            config = self.detail.latest
+            if invocation is not None:
+                executed = invocation.executed_version
+                config = next((v for v in self.detail.versions if v.version == executed), config)
+        active = config is not None and config.tracing_mode == "Active"
+        if invocation is None:
+            return RequestTrace(request_id, active=active)
+        return RequestTrace(
+            request_id,
+            start_ms=invocation.start_ms - TRACE_BEFORE_MS,
+            end_ms=invocation.start_ms + TRACE_AFTER_MS,
+            active=active,
+            recent=self.console.now_ms() - invocation.start_ms < RECENT_MS,
+        )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

@@ -1,8 +1,10 @@
-"""A function's logs: follow, time window, filter pattern, wrap, timestamps, pretty JSON.
+"""A function's logs: follow, time window, filter with highlighted matches, wrap, copy a line.
 
 Lines come from the backend's FilterLogEvents-style query and are kept in a bounded buffer.
-While following, new lines are polled every second; when the reader has scrolled up they are
+While following, new lines are polled every second; when the reader has moved up they are
 not scrolled into view: a "N new lines" marker says they are there, and `end` goes to them.
+A cursor line (arrows, page keys, a click) is what `c` copies, through the terminal's OSC 52
+clipboard sequence, so copying works over SSH too.
 """
 
 from __future__ import annotations
@@ -10,55 +12,102 @@ from __future__ import annotations
 import json
 import re
 from collections import deque
+from collections.abc import Sequence
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, RichLog, Static
+from textual.widgets import Input, Static
 
 from lconsole.backends.base import BackendError, LogLine, LogQuery, NotAvailable
 from lconsole.tui.keys import key
 from lconsole.tui.rows import clock
+from lconsole.tui.widgets.log_view import LogView
 
 KEEP = 5000  # lines held; older ones are dropped (and counted)
 FOLLOW_S = 1.0
 WINDOWS = (("24h", 86_400), ("1h", 3_600), ("15m", 900), ("5m", 300), ("1m", 60))
 NOT_YET = "logs are not available yet on this engine"
+MATCH_STYLE = "reverse"
+TAB_SIZE = 8
+PLATFORM_LINES = ("START ", "END ", "INIT_START", "REPORT ")  # Lambda's own, never marked
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1a\x1c-\x1f\x7f]")  # not \t, \n or ESC (ANSI colour)
 
 
-def log_text(line: LogLine, timestamps: bool, pretty: bool, terms: tuple[str, ...] = ()) -> Text:
-    """START/END/REPORT dimmed or bold, errors red and marked, JSON pretty-printed on demand."""
+def plain_message(line: LogLine) -> str:
+    """The message as the function wrote it, without ANSI colour codes: what `c` copies."""
     message = line.message.rstrip("\n").replace("\r", "\n")  # Lambda's multi-line events
+    if "\x1b" in message:
+        message = Text.from_ansi(message).plain
+    return _CONTROL.sub("", message)
+
+
+def match_pattern(pattern: str) -> re.Pattern[str] | None:
+    """What to highlight for a CloudWatch filter pattern: its terms, phrases or regex.
+
+    Term lists match whole tokens (as the filter does), `%regex%` highlights its matches, and
+    JSON or space-delimited patterns highlight the quoted values they compare with.
+    """
+    pattern = pattern.strip()
+    if not pattern:
+        return None
+    if len(pattern) > 1 and pattern.startswith("%") and pattern.endswith("%"):
+        try:
+            return re.compile(pattern[1:-1])
+        except re.error:
+            return None
+    if pattern.startswith(("{", "[")):
+        words = [w.strip("*") for w in re.findall(r'"((?:[^"\\]|\\.)+)"', pattern)]
+    else:
+        found = re.findall(r'"([^"]+)"|(\S+)', pattern)
+        words = [(quoted or bare).lstrip("?") for quoted, bare in found]
+        words = [w for w in words if w and not w.startswith("-")]
+    words = [w for w in words if w]
+    if not words:
+        return None
+    alternatives = sorted({_token(w) for w in words}, key=len, reverse=True)
+    return re.compile("|".join(alternatives))
+
+
+def _token(word: str) -> str:
+    """A whole-token regex for a term: `ERR` must not light up inside `ERROR`."""
+    left = r"(?<![A-Za-z0-9])" if word[0].isalnum() else ""
+    right = r"(?![A-Za-z0-9])" if word[-1].isalnum() else ""
+    return left + re.escape(word) + right
+
+
+def log_text(
+    line: LogLine, timestamps: bool, pretty: bool, matches: re.Pattern[str] | None = None
+) -> Text:
+    """START/END/REPORT dimmed or bold, errors red and marked, JSON pretty-printed on demand."""
+    message = line.message.rstrip("\n").replace("\r", "\n")
     if pretty and message.lstrip().startswith("{"):
         try:
             message = json.dumps(json.loads(message), indent=2)
         except ValueError:
             pass
-    text = Text()
-    if timestamps:
-        text.append(clock(line.timestamp) + " ", style="dim")
+    message = _CONTROL.sub("\ufffd", message)  # a stray control byte must not reach the terminal
+    prefix = clock(line.timestamp) + " " if timestamps else ""
+    platform = message.startswith(PLATFORM_LINES)
+    error = "ERROR" in message or "Task timed out" in message or "Traceback" in message
+    mark = "✖ " if error and not platform else ""
+    if "\t" in message and "\x1b" not in message:  # REPORT's tabs, at the columns they land on
+        pad = cell_len(prefix + mark)
+        message = (" " * pad + message).expandtabs(TAB_SIZE)[pad:]
+    body = Text.from_ansi(message) if "\x1b" in message else Text(message)
     if message.startswith(("START ", "END ", "INIT_START")):
-        text.append(message, style="dim")
+        body.stylize("dim")
     elif message.startswith("REPORT "):
-        text.append(message, style="bold")
-    elif "ERROR" in message or "Task timed out" in message or "Traceback" in message:
-        text.append("✖ " + message, style="red")
-    else:
-        text.append(message)
-    if terms:
-        text.highlight_words(terms, style="reverse", case_sensitive=True)
-    return text
-
-
-def search_terms(pattern: str) -> tuple[str, ...]:
-    """The plain words and phrases of a term-list pattern, for highlighting."""
-    if pattern.strip().startswith(("{", "[", "%")):
-        return ()
-    found = re.findall(r'"([^"]+)"|(\S+)', pattern)
-    words = (quoted or bare for quoted, bare in found)
-    return tuple(w.lstrip("?") for w in words if w and not w.startswith("-") and w != "?")
+        body.stylize("bold")
+    elif mark:
+        body = Text(mark).append_text(body)
+        body.stylize("red")
+    if matches is not None:
+        body.highlight_regex(matches, style=MATCH_STYLE)
+    return Text().append(prefix, style="dim").append_text(body)
 
 
 class LogsLoaded(Message):
@@ -71,12 +120,13 @@ class LogsLoaded(Message):
 
 class LogsPane(Vertical):
     BINDINGS = [
+        key("f", "filter", "filter", "logs.filter", tooltip="CloudWatch filter pattern"),
+        key("c", "copy", "copy", "logs.copy", tooltip="copy the cursor line (works over SSH)"),
         key("F", "toggle('follow')", "follow", "logs.follow", tooltip="follow new lines"),
+        key("W", "window", "window", "logs.window", tooltip="time window: 24h 1h 15m 5m 1m"),
         key("w", "toggle('wrap')", "wrap", "logs.wrap", tooltip="wrap long lines"),
         key("T", "toggle('timestamps')", "timestamps", "logs.timestamps", tooltip="timestamps"),
         key("J", "toggle('pretty')", "JSON", "logs.pretty", tooltip="pretty-print JSON lines"),
-        key("W", "window", "window", "logs.window", tooltip="time window: 24h 1h 15m 5m 1m"),
-        key("f", "filter", "filter", "logs.filter", tooltip="CloudWatch filter pattern"),
         key("G", "to_end", "newest", "logs.end", tooltip="go to the newest line (or end)"),
     ]
 
@@ -96,7 +146,7 @@ class LogsPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Input(placeholder='filter pattern, e.g. ERROR  ?WARN  { $.level = "ERROR" }')
         yield Static("", classes="toggles")
-        yield RichLog(wrap=False, markup=False, max_lines=KEEP)
+        yield LogView(KEEP)
 
     def on_mount(self) -> None:
         self._show_toggles()
@@ -118,7 +168,7 @@ class LogsPane(Vertical):
         )
 
     def _follow(self) -> None:
-        if self.unseen and self.query_one(RichLog).is_vertical_scroll_end:
+        if self.unseen and self.query_one(LogView).at_end:
             self.unseen = 0  # the reader went down to them
             self._show_toggles()
         if self.toggles["follow"] and self.available and self.is_on_screen:
@@ -147,11 +197,9 @@ class LogsPane(Vertical):
     def on_logs_loaded(self, message: LogsLoaded) -> None:
         message.stop()
         self.loaded = True
-        log = self.query_one(RichLog)
         if message.lines is None:
             self.available = message.problem != NOT_YET
-            log.clear()
-            log.write(Text(message.problem, style="dim italic"))
+            self.query_one(LogView).replace([(None, Text(message.problem, style="dim italic"))])
             return
         self.available = True
         if not message.more:
@@ -176,27 +224,26 @@ class LogsPane(Vertical):
     def _key(line: LogLine) -> str:
         return line.event_id or f"{line.timestamp}|{line.stream}|{line.message}"
 
-    def _terms(self) -> tuple[str, ...]:
-        return search_terms(self.query_one(Input).value)
+    def _texts(self, lines: Sequence[LogLine]) -> list[tuple[object, Text]]:
+        matches = match_pattern(self.query_one(Input).value)
+        timestamps, pretty = self.toggles["timestamps"], self.toggles["pretty"]
+        return [(line, log_text(line, timestamps, pretty, matches)) for line in lines]
 
     def _append(self, lines: list[LogLine]) -> None:
-        log = self.query_one(RichLog)
-        at_end = log.is_vertical_scroll_end or log.max_scroll_y == 0
-        terms = self._terms()
-        for line in lines:
-            text = log_text(line, self.toggles["timestamps"], self.toggles["pretty"], terms)
-            log.write(text, scroll_end=at_end)
-        if not at_end:
+        if not lines:
+            return
+        view = self.query_one(LogView)
+        if view.cursor_item is None:  # the view shows a note, not lines: start over
+            self._render_lines()
+        elif not view.add(self._texts(lines)):
             self.unseen += len(lines)
 
-    def _render_lines(self) -> None:
-        log = self.query_one(RichLog)
-        log.clear()
-        terms = self._terms()
-        for line in self.lines:
-            log.write(log_text(line, self.toggles["timestamps"], self.toggles["pretty"], terms))
-        if not self.lines:
-            log.write(Text("no log lines in this window", style="dim italic"))
+    def _render_lines(self, keep_cursor: bool = False) -> None:
+        view = self.query_one(LogView)
+        if self.lines:
+            view.replace(self._texts(self.lines), keep_cursor=keep_cursor)
+        else:
+            view.replace([(None, Text("no log lines in this window", style="dim italic"))])
 
     def _show_toggles(self) -> None:
         on = [name for name, value in self.toggles.items() if value]
@@ -211,10 +258,11 @@ class LogsPane(Vertical):
 
     def action_toggle(self, name: str) -> None:
         self.toggles[name] = not self.toggles[name]
-        self.query_one(RichLog).wrap = self.toggles["wrap"]
         self._show_toggles()
-        if name != "follow":
-            self._render_lines()
+        if name == "wrap":
+            self.query_one(LogView).wrap = self.toggles["wrap"]
+        elif name != "follow":
+            self._render_lines(keep_cursor=True)
 
     def action_window(self) -> None:
         self.window = (self.window + 1) % len(WINDOWS)
@@ -224,12 +272,24 @@ class LogsPane(Vertical):
     def action_filter(self) -> None:
         self.query_one(Input).focus()
 
+    def action_copy(self) -> None:
+        """The cursor line's message to the clipboard, by OSC 52 (so it works over SSH)."""
+        line = self.query_one(LogView).cursor_item
+        if not isinstance(line, LogLine):
+            self.notify("no log line to copy", title="copy", severity="warning")
+            return
+        text = plain_message(line)
+        self.app.copy_to_clipboard(text)
+        preview = text.splitlines()[0] if text else ""
+        preview = preview if len(preview) <= 60 else preview[:59] + "…"
+        self.notify(f"{len(text)} characters: {preview}", title="copied")
+
     def action_to_end(self) -> None:
-        self.query_one(RichLog).scroll_end(animate=False)
+        self.query_one(LogView).action_last()
         self.unseen = 0
         self._show_toggles()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        self.query_one(RichLog).focus()
+        self.query_one(LogView).focus()
         self.load()

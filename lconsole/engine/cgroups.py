@@ -126,6 +126,16 @@ def prestart() -> None:
         _MIGRATIONS.submit(lambda: None).result(5)
 
 
+async def make(env_id: str, memory_mb: int, tmp_mb: int) -> EnvironmentCgroup | None:
+    """An environment's cgroups, made on the migration thread; None where none can be made."""
+
+    def build() -> EnvironmentCgroup | None:
+        cgroup = EnvironmentCgroup(env_id, memory_mb, tmp_mb)
+        return cgroup if cgroup.active else None
+
+    return await asyncio.get_running_loop().run_in_executor(_MIGRATIONS, build)
+
+
 async def settle(cgroup: EnvironmentCgroup, process: int) -> None:
     """After init, on the migration thread: into the cgroups, then the CPU share."""
     await asyncio.get_running_loop().run_in_executor(_MIGRATIONS, cgroup.settle, process)

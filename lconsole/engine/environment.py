@@ -255,11 +255,6 @@ class ExecutionEnvironment:
         """Open the Runtime API and start the runtime; init runs until its first `/next`."""
         self.channel = RuntimeChannel()
         self.port = await self.runtime_api.open(self.channel)
-        if cgroups.available():
-            cgroup = cgroups.EnvironmentCgroup(
-                self.id, self.config.memory_size, self.config.ephemeral_storage
-            )
-            self.cgroup = cgroup if cgroup.active else None
         if self.notice:
             self.emit(self.notice + "\n", "")
         await self._spawn(log_init_start=True)
@@ -417,11 +412,12 @@ class ExecutionEnvironment:
             return InitFailure(b"", "Runtime.Unknown", status="timeout")
         if channel.initialised.done() and not self.exited.done():
             self.init_ms = (time.monotonic() - started) * 1000
-            if self.cgroup is not None:
-                # Into the environment's cgroups after init, in the background: a migration
-                # stalls the process for an RCU grace period (see EnvironmentCgroup.attach), so
-                # an on-demand environment joins once its first answer is out, a provisioned
-                # one at once. From then on it has MemorySize / 1769 of a CPU.
+            if cgroups.available():
+                # Into the environment's cgroups after init, in the background: making one and
+                # moving a process in hold the kernel's cgroup lock for an RCU grace period
+                # (see EnvironmentCgroup.attach), so an on-demand environment joins once its
+                # first answer is out, a provisioned one at once; nothing on the cold-start
+                # path touches cgroups. From then on it has MemorySize / 1769 of a CPU.
                 self._settle_pending = True
                 if self.provisioned:
                     self._join_cgroups()
@@ -549,12 +545,20 @@ class ExecutionEnvironment:
         return attempt
 
     def _join_cgroups(self) -> None:
-        if not self._settle_pending or self.cgroup is None or self.proc is None:
+        if not self._settle_pending or self.proc is None:
+            return
+        if self.state in (EnvState.STOPPING, EnvState.STOPPED):
             return
         self._settle_pending = False
-        self._settle = asyncio.get_running_loop().create_task(
-            cgroups.settle(self.cgroup, self.proc.pid)
-        )
+        self._settle = asyncio.get_running_loop().create_task(self._settle_in(self.proc.pid))
+
+    async def _settle_in(self, pid: int) -> None:
+        if self.cgroup is None:
+            self.cgroup = await cgroups.make(
+                self.id, self.config.memory_size, self.config.ephemeral_storage
+            )
+        if self.cgroup is not None:
+            await cgroups.settle(self.cgroup, pid)
 
     def _from_outcome(self, outcome: Outcome, started: float, init_ms: float | None) -> Attempt:
         duration = (time.monotonic() - started) * 1000

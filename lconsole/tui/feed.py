@@ -28,6 +28,9 @@ FUNCTIONS_EVERY = 5  # with a live stream, the function list is polled every N r
 BACKOFF_S = (0.5, 1.0, 2.0, 5.0)
 BATCH_S = 0.1
 INVOCATIONS_PER_POLL = 200
+# What the app reads from the stream (prefixes). `invocation.started` is left to the engine:
+# the console shows finished records, and skipping it spares a quarter of the stream's lines.
+LIVE_TYPES = ("invocation.finished", "invocation.throttled", "environment", "function")
 
 
 class Feed:
@@ -129,7 +132,7 @@ class Feed:
 
         try:
             self._streaming = True
-            events = self.backend.follow(types=("invocation", "environment", "function"))
+            events = self.backend.follow(types=LIVE_TYPES)
             async with contextlib.aclosing(events):  # type: ignore[type-var]
                 async for event in events:
                     if event.type in ("gap", "hello"):  # maybe missed some: poll once to catch up

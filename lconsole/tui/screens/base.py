@@ -6,11 +6,12 @@ from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from lconsole.tui.keys import MUTATING
 from lconsole.tui.messages import StateChanged
 from lconsole.tui.widgets.command_line import CommandLine
+from lconsole.tui.widgets.footer import KeysFooter
 from lconsole.tui.widgets.header import TopBar
 
 if TYPE_CHECKING:
@@ -31,7 +32,7 @@ class ConsoleScreen(Screen[None]):
         yield Static("", classes="banner")
         yield from self.compose_body()
         yield CommandLine(lambda: list(self.console.state.functions), classes="command-line")
-        yield Footer(show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -239,8 +239,12 @@ class FunctionScreen(ConsoleScreen):
             return False
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
-        """Keys go to what the tab shows: its table, log or sheet."""
-        self.refresh_view()
+        """Keys go to what the tab shows: its table, log or sheet.
+
+        The tab is painted first and filled right after: refilling a table (~40 ms for a full
+        invocations list) would otherwise hold back the frame that answers the key.
+        """
+        self.call_after_refresh(self.refresh_view)
         self.refresh_bindings()
         pane = event.tabbed_content.active_pane
         if pane is None:

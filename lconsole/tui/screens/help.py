@@ -9,9 +9,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
 
 from lconsole.tui.keys import key
+from lconsole.tui.widgets.footer import KeysFooter
 
 
 def bindings_table(rows: Iterable[tuple[str, Binding, bool]]) -> Table:
@@ -45,4 +46,4 @@ class HelpScreen(ModalScreen[None]):
             yield Label(f"Keys: {self.title_text}", classes="dialog-title")
             with VerticalScroll():
                 yield Static(bindings_table(self.rows))
-        yield Footer(show_command_palette=False)
+        yield KeysFooter(show_command_palette=False)

@@ -1,17 +1,22 @@
 """A DataTable whose rows are keyed by a stable id and updated in place by diffing.
 
 Live views call `sync` with the full list they want; only changed cells are touched, so the
-cursor and scroll position stay where the user left them.
+cursor and scroll position stay where the user left them. Any change makes the DataTable render
+every visible cell again (~20 ms for a screenful on a slow machine), so a table fed by a stream
+can ask to `coalesce`: its changes then reach the screen at most once a second.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.timer import Timer
 from textual.widgets import DataTable
 
 Cells = tuple[object, ...]
+COALESCE_S = 1.0  # a coalescing table shows a new list at most this often
 
 
 def _plain(value: object) -> str:
@@ -26,6 +31,9 @@ class ResourceTable(DataTable[object]):
         self._columns = list(columns)
         self._cells: dict[str, Cells] = {}
         self._order: list[str] = []
+        self._shown_at = float("-inf")  # monotonic time the last change was applied
+        self._pending: list[tuple[str, Cells]] | None = None
+        self._pending_timer: Timer | None = None
 
     def on_mount(self) -> None:
         for label, key in self._columns:
@@ -38,8 +46,38 @@ class ResourceTable(DataTable[object]):
         row_key, _ = self.coordinate_to_cell_key(self.cursor_coordinate)
         return row_key.value
 
-    def sync(self, rows: Sequence[tuple[str, Cells]]) -> None:
-        """Make the table show exactly `rows`, in this order, touching only what changed."""
+    def sync(self, rows: Sequence[tuple[str, Cells]], *, coalesce: bool = False) -> None:
+        """Make the table show exactly `rows`, in this order, touching only what changed.
+
+        With `coalesce`, a change within `COALESCE_S` of the last one waits for the rest of
+        that time, and only the newest list waiting is then shown.
+        """
+        if coalesce:
+            wait = self._shown_at + COALESCE_S - time.monotonic()
+            if wait > 0 and self._differs(rows):
+                self._pending = list(rows)
+                if self._pending_timer is None:
+                    self._pending_timer = self.set_timer(wait, self._show_pending)
+                return
+        if self._pending_timer is not None:
+            self._pending_timer.stop()
+        self._pending = self._pending_timer = None
+        if self._differs(rows):
+            self._shown_at = time.monotonic()
+            self._apply(rows)
+
+    def _differs(self, rows: Sequence[tuple[str, Cells]]) -> bool:
+        return len(rows) != len(self._order) or any(
+            key != shown or self._cells.get(key) != cells
+            for (key, cells), shown in zip(rows, self._order, strict=False)
+        )
+
+    def _show_pending(self) -> None:
+        rows, self._pending, self._pending_timer = self._pending, None, None
+        if rows is not None and self.region:  # a hidden table is synced when shown again
+            self.sync(rows)
+
+    def _apply(self, rows: Sequence[tuple[str, Cells]]) -> None:
         wanted = dict(rows)
         keys = [key for key, _ in rows]
         selected = self.selected_key

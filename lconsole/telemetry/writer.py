@@ -51,6 +51,8 @@ class TelemetryWriter:
         self._segments: list[dict[str, Any]] = []
         self._datums: list[MetricDatum] = []
         self._lock = threading.Lock()
+        self._done = threading.Condition(self._lock)
+        self._in_flight = 0  # batches taken from the buffers and not written yet
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
@@ -89,11 +91,16 @@ class TelemetryWriter:
             if batch is not None:  # SQLite releases the GIL: the loop serves invokes meanwhile
                 await asyncio.to_thread(self._write, batch)
 
-    def flush(self) -> None:
-        """Write everything buffered now, on the caller's thread (queries want the latest)."""
+    def flush(self, timeout: float = 10.0) -> None:
+        """Write everything accepted so far, on the caller's thread (queries want the latest).
+
+        Also waits for a batch the background task already took and is still writing.
+        """
         batch = self._take()
         if batch is not None:
             self._write(batch)
+        with self._done:
+            self._done.wait_for(lambda: self._in_flight == 0, timeout)
 
     def _take(self) -> _Batch | None:
         """Swap the buffers out; only ever called on the loop thread, which fills them."""
@@ -101,32 +108,41 @@ class TelemetryWriter:
             return None
         batch = _Batch(self._events, self._invocations, self._segments, self._datums)
         self._events, self._invocations, self._segments, self._datums = [], [], [], []
+        with self._lock:
+            self._in_flight += 1
         return batch
 
     def _write(self, batch: _Batch) -> None:
         """One batch into the stores; what fails goes back to the front of the buffers."""
         with self._lock:  # one writer at a time on the shared connection
-            if batch.events or batch.invocations:
-                try:
-                    self.store.write(batch.events, batch.invocations)
-                except Exception:
-                    log.exception("telemetry flush failed; keeping %d events", len(batch.events))
-                    self._requeue(batch.events, batch.invocations, [], [])
-            if batch.segments and self.traces is not None:
-                try:
-                    rejected = self.traces.put(batch.segments)
-                except Exception:
-                    log.exception("trace flush failed; keeping %d documents", len(batch.segments))
-                    self._requeue([], [], batch.segments, [])
-                else:
-                    for r in rejected:
-                        log.info("trace document %s not stored: %s", r.id, r.message)
-            if batch.datums and self.metrics is not None:
-                try:
-                    self.metrics.put_custom(batch.datums)
-                except Exception:
-                    log.exception("metric flush failed; keeping %d values", len(batch.datums))
-                    self._requeue([], [], [], batch.datums)
+            try:
+                self._write_locked(batch)
+            finally:
+                self._in_flight -= 1
+                self._done.notify_all()
+
+    def _write_locked(self, batch: _Batch) -> None:
+        if batch.events or batch.invocations:
+            try:
+                self.store.write(batch.events, batch.invocations)
+            except Exception:
+                log.exception("telemetry flush failed; keeping %d events", len(batch.events))
+                self._requeue(batch.events, batch.invocations, [], [])
+        if batch.segments and self.traces is not None:
+            try:
+                rejected = self.traces.put(batch.segments)
+            except Exception:
+                log.exception("trace flush failed; keeping %d documents", len(batch.segments))
+                self._requeue([], [], batch.segments, [])
+            else:
+                for r in rejected:
+                    log.info("trace document %s not stored: %s", r.id, r.message)
+        if batch.datums and self.metrics is not None:
+            try:
+                self.metrics.put_custom(batch.datums)
+            except Exception:
+                log.exception("metric flush failed; keeping %d values", len(batch.datums))
+                self._requeue([], [], [], batch.datums)
 
     def _requeue(self, events, invocations, segments, datums) -> None:  # type: ignore[no-untyped-def]
         def put_back() -> None:

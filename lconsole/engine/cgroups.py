@@ -226,9 +226,12 @@ class EnvironmentCgroup:
                 os.close(fd)
 
     def settle(self, process: int) -> None:
-        """After init: into the cgroups, then the CPU share (worker thread)."""
-        self.attach(process)
+        """After init: the CPU share, then into the cgroups (worker thread).
+
+        In that order, so a process never runs in its cgroup before the quota is there.
+        """
         self.share()
+        self.attach(process)
 
     def share(self) -> None:
         """After init: MemorySize / 1769 of a CPU (more than one CPU above 1769 MB)."""

@@ -375,18 +375,21 @@ def run_demo(args: argparse.Namespace, state_dir: Path) -> int:
         )
     finally:
         if started and args.keep_engine:
-            print(
+            _say(
                 f"lconsole: the engine keeps running at {engine.url} (pid {engine.pid}); "
-                f"stop it with: kill {engine.pid}",
-                file=sys.stderr,
+                f"stop it with: kill {engine.pid}"
             )
         elif started:
-            print(
-                f"lconsole: stopping the engine the demo started (pid {engine.pid})…",
-                file=sys.stderr,
-                flush=True,
-            )
+            _say(f"lconsole: stopping the engine the demo started (pid {engine.pid})…")
             stop_engine(engine.pid)
+
+
+def _say(line: str) -> None:
+    """To stderr, unless the terminal has gone (a hung-up SSH session): cleanup goes on."""
+    try:
+        print(line, file=sys.stderr, flush=True)
+    except OSError:
+        pass
 
 
 def main(argv: list[str] | None = None) -> int:

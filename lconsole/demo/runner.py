@@ -24,7 +24,7 @@ async def headless(
     out: IO[str] = sys.stdout,
     err: IO[str] = sys.stderr,
 ) -> Tally:
-    """Run for `seconds` (None: until SIGINT/SIGTERM), then print the one-line summary."""
+    """Run for `seconds` (None: until SIGINT, SIGTERM or SIGHUP), then print the summary."""
     generator: TrafficGenerator
 
     def ready(stage: Stage) -> None:
@@ -33,7 +33,7 @@ async def headless(
 
     generator = TrafficGenerator(backend, config, on_ready=ready)
     loop = asyncio.get_running_loop()
-    stops = (signal.SIGINT, signal.SIGTERM)
+    stops = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
     for sig in stops:
         loop.add_signal_handler(sig, generator.stop)
     try:

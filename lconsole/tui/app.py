@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
+import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import tzinfo
@@ -97,6 +99,7 @@ class LconsoleApp(App[None]):
             # which key presses then wait for. Frozen, a full collection takes ~20 ms. Headless
             # runs (tests: many apps in one process) leave the collector alone.
             gc.freeze()
+            self._exit_on_signals()
         self.theme = self.initial_theme
         if self.keymap.keys:
             self.set_keymap(self.keymap.keys)
@@ -107,6 +110,17 @@ class LconsoleApp(App[None]):
         if self.background is not None:
             self._background_task = asyncio.create_task(self._background(self.background))
         self.set_interval(REDRAW_S, self._redraw)
+
+    def _exit_on_signals(self) -> None:
+        """SIGTERM, or SIGHUP from a dropped SSH session, quits like `q` does.
+
+        The default action would end the process on the spot, skipping what runs after the
+        console: `lconsole demo` stopping the engine it started, above all.
+        """
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+                loop.add_signal_handler(sig, self.exit)
 
     async def on_unmount(self) -> None:
         """Quitting stops the background work and waits, briefly, until it has cleaned up."""

@@ -407,8 +407,24 @@ def _pids_alive(pids: list[int]) -> list[int]:
     return [pid for pid in pids if launcher.pid_alive(pid)]
 
 
+def _children(pid: int) -> list[int]:
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(child) for child in task.read_text().split()]
+    return found
+
+
+def _wait_gone(pids: list[int], timeout: float = 30.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    while _pids_alive(pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return _pids_alive(pids)
+
+
 @pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
-def test_demo_in_a_terminal_starts_and_stops_its_own_engine(tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["quit", "sigterm", "hangup"])
+def test_demo_in_a_terminal_starts_and_stops_its_own_engine(tmp_path: Path, ending: str) -> None:
+    """However the console ends (`q`, SIGTERM, the terminal closing), the engine goes too."""
     state = tmp_path / "state"
     socket = f"lconsole-demo-test-{os.getpid()}"
     env = {"XDG_CONFIG_HOME": str(tmp_path / "config"), "TERM": "xterm-256color"}
@@ -455,10 +471,21 @@ def test_demo_in_a_terminal_starts_and_stops_its_own_engine(tmp_path: Path) -> N
             time.sleep(0.2)
         assert len(pids) >= 2, "the demo's traffic started no environments"
 
-        tmux("send-keys", "-t", "demo", "q")
-        screen = wait_for("DEMO-EXITED 0")
-        assert "stopping the engine the demo started" in screen
-        assert _pids_alive([engine_pid, *pids]) == []
+        if ending == "quit":
+            tmux("send-keys", "-t", "demo", "q")
+            screen = wait_for("DEMO-EXITED 0")
+            assert "stopping the engine the demo started" in screen
+            assert _pids_alive([engine_pid, *pids]) == []
+        elif ending == "sigterm":
+            shell = int(tmux("display-message", "-p", "-t", "demo", "#{pane_pid}").strip())
+            (demo,) = _children(shell)
+            os.kill(demo, signal.SIGTERM)
+            screen = wait_for("DEMO-EXITED 0")
+            assert "stopping the engine the demo started" in screen
+            assert _pids_alive([engine_pid, *pids]) == []
+        else:  # the terminal goes away under it: SIGHUP, and no terminal to write to
+            tmux("kill-server")
+            assert _wait_gone([engine_pid, *pids]) == []
     finally:
         tmux("kill-server")
         if engine_pid and launcher.pid_alive(engine_pid):

@@ -44,8 +44,8 @@ from lconsole.backends.base import (
     Segment,
     Trace,
     TraceSummary,
-    zip_directory,
 )
+from lconsole.backends.package import zip_directory
 
 API = "/2015-03-31"
 CONSOLE = "/_lconsole/v1"

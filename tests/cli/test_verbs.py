@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lconsole.backends.base import zip_directory
+from lconsole.backends.package import zip_directory
 from tests.support.engine import EngineProcess
 
 RUNTIME = "python3.11"

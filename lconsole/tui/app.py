@@ -58,7 +58,7 @@ class LconsoleApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "lconsole"
     BINDINGS = [
-        key("colon", "command", ":command", "app.command", tooltip="jump anywhere by command"),
+        key("colon", "command", "command", "app.command", tooltip="jump anywhere by command"),
         key("question_mark", "help", "help", "app.help", tooltip="keys of this view"),
         key("escape", "back", "back", "app.back", tooltip="back to the previous view"),
         key("q", "quit", "quit", "app.quit", tooltip="leave the console"),

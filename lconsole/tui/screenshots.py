@@ -122,6 +122,10 @@ SCENES = [
         "trace-waterfall",
         keys("enter", "7", "enter", wait=lambda a: "PutItem" in _text(a, ".waterfall")),
     ),
+    Scene(
+        "invocation-trace",
+        keys("enter", "x", wait=lambda a: "PutItem" in _text(a, ".waterfall")),
+    ),
     Scene("function-metrics", keys("enter", "8")),
     Scene(
         "invoke",

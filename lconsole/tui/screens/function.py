@@ -30,6 +30,7 @@ from lconsole.tui.widgets.log_view import LogView
 from lconsole.tui.widgets.logs_pane import LogsPane
 from lconsole.tui.widgets.metrics_view import MetricsView
 from lconsole.tui.widgets.resource_table import ResourceTable
+from lconsole.tui.widgets.text import set_text
 from lconsole.tui.widgets.traces_pane import RequestTrace, TracesPane
 
 TABS = ("config", "versions", "aliases", "envs", "invocations", "logs", "traces", "metrics")
@@ -63,9 +64,11 @@ class FunctionScreen(ConsoleScreen):
         key("P", "publish", "publish", "function.publish", tooltip="publish $LATEST as a version"),
         key("t", "traffic", "traffic", "function.traffic", tooltip="shift the selected alias"),
         key("e", "edit_config", "edit", "function.edit", tooltip="edit memory, timeout, env"),
-        key("enter", "drill", "logs of", "function.drill", tooltip="logs of this invocation"),
+        key("enter", "drill", "logs", "function.drill", tooltip="logs of this invocation"),
         key("x", "trace", "trace", "function.trace", tooltip="trace of this invocation (X-Ray)"),
-        key("r", "reload", "reload", "function.reload", tooltip="reload from the backend"),
+        key(
+            "r", "reload", "reload", "function.reload", tooltip="poll the backend now", show=False
+        ),
         *(
             key(str(i + 1), f"tab('{t}')", t, f"function.tab.{t}", show=False)
             for i, t in enumerate(TABS)
@@ -188,7 +191,8 @@ class FunctionScreen(ConsoleScreen):
             )
             note = self.query_one("#invocations-note", Static)
             note.display = not newest
-            note.update(
+            set_text(
+                note,
                 "no invocations yet: press i to invoke"
                 if caps.invocations
                 else "invocation records are not available yet on this engine"
@@ -200,7 +204,8 @@ class FunctionScreen(ConsoleScreen):
             )
             note = self.query_one("#envs-note", Static)
             note.display = not envs
-            note.update(
+            set_text(
+                note,
                 "no execution environments: the next invocation starts one (cold)"
                 if caps.environments
                 else "this backend does not show execution environments"
@@ -217,7 +222,8 @@ class FunctionScreen(ConsoleScreen):
             self.query_one("#aliases-table", ResourceTable).sync(
                 [(a.name, rows.alias_row(a, errors)) for a in aliases]
             )
-            self.query_one("#aliases-note", Static).update(
+            set_text(
+                self.query_one("#aliases-note", Static),
                 "t shifts traffic of the selected alias" if aliases else "no aliases"
             )
 
@@ -234,9 +240,12 @@ class FunctionScreen(ConsoleScreen):
         if not allowed or tabs is None:
             return allowed
         try:
-            return self.query_one(TabbedContent).active in tabs
+            active = self.query_one(TabbedContent).active
         except NoMatches:  # asked before the tabs exist
-            return False
+            return None
+        # Dimmed, not hidden, on other tabs: the footer keeps its keys where they were (and
+        # restyles two of them instead of rebuilding itself on every tab switch).
+        return True if active in tabs else None
 
     def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
         """Keys go to what the tab shows: its table, log or sheet.

@@ -21,8 +21,9 @@ def bindings_table(rows: Iterable[tuple[str, Binding, bool]]) -> Table:
     table.add_column("DOES")
     table.add_column("ID (remap in keymap.toml)", style="dim", no_wrap=True)
     seen: set[str] = set()
-    # The console's own keys (ids like "function.invoke") first, then the widgets' own.
-    ordered = sorted(rows, key=lambda row: "." not in (row[1].id or ""))
+    # The console's own keys (ids like "function.invoke") first, then the widgets' own; within
+    # each, the keys that work here before those that do not (on this tab, say).
+    ordered = sorted(rows, key=lambda row: ("." not in (row[1].id or ""), not row[2]))
     for shown_key, binding, enabled in ordered:
         ident = binding.id or binding.action
         if ident in seen or binding.system:

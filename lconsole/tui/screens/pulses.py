@@ -10,6 +10,7 @@ from lconsole.tui import format as fmt
 from lconsole.tui.keys import key
 from lconsole.tui.screens.base import ConsoleScreen
 from lconsole.tui.stats import buckets, summarise
+from lconsole.tui.widgets.text import set_text
 
 
 class Pulse(Vertical, can_focus=True):
@@ -51,7 +52,7 @@ class PulsesScreen(ConsoleScreen):
             sparks[0].data = buckets(recent, now_ms)
             sparks[1].data = buckets(recent, now_ms, what="errors")
             s = summarise(recent, now_ms)
-            pulse.query_one(".pulse-figures", Label).update(
+            set_text(pulse.query_one(".pulse-figures", Label),
                 f"{fmt.rate(s.per_minute)}/min  err {fmt.percent(s.error_rate)}  "
                 f"p99 {fmt.duration(s.p99_ms)}  cold {fmt.percent(s.cold_rate)}"
             )

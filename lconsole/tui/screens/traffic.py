@@ -17,6 +17,7 @@ from lconsole.tui import format as fmt
 from lconsole.tui.keys import MUTATING, key
 from lconsole.tui.stats import WINDOW_S, error_rate_by_version
 from lconsole.tui.traffic import Shift, ShiftError
+from lconsole.tui.widgets.text import set_text
 from lconsole.tui.widgets.traffic_bar import traffic_bar
 
 
@@ -150,7 +151,7 @@ class TrafficScreen(ModalScreen[None]):
             for v in dict.fromkeys([self.shift.primary, self.shift.target or ""])
             if v
         ]
-        self.query_one("#traffic-errors", Static).update("last 5 min  " + "   ".join(parts))
+        set_text(self.query_one("#traffic-errors", Static), "last 5 min  " + "   ".join(parts))
 
     def _change(self, shift: Shift) -> None:
         self.shift = shift

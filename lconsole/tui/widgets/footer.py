@@ -3,7 +3,8 @@
 Footer rebuilds itself (a widget per key, each styled anew) on every bindings signal, and one key
 press sends several: a tab switch moves the focus and refreshes the bindings, a closed dialog
 resumes the screen underneath. Comparing what would be shown skips the rebuilds that change
-nothing, which were most of the cost of such a key press.
+nothing, which were most of the cost of such a key press. When only keys' enabled states
+changed (a tab switch that dims a key or two), the keys already shown are restyled in place.
 """
 
 from __future__ import annotations
@@ -40,5 +41,27 @@ class KeysFooter(Footer):
             return
         if keys == self._shown:
             return
-        self._shown = keys
+        shown, self._shown = self._shown, keys
+        same_keys = shown is not None and _without_state(keys) == _without_state(shown)
+        if same_keys and self._restyle(keys):
+            return
         await super().recompose()
+
+    def _restyle(self, keys: Shown) -> bool:
+        """Dim or undim the keys on show; False when they are not all there to restyle."""
+        widgets = {
+            (getattr(w, "key", None), getattr(w, "action", None)): w
+            for w in self.query("FooterKey")
+        }
+        found = [(widgets.get((key, action)), enabled) for key, _, _, action, enabled, _ in keys]
+        if len(widgets) != len(keys) or any(widget is None for widget, _ in found):
+            return False
+        for widget, enabled in found:
+            assert widget is not None
+            widget.set_class(not enabled, "-disabled")
+            widget._disabled = not enabled  # type: ignore[attr-defined]  # what a click consults
+        return True
+
+
+def _without_state(keys: Shown) -> tuple[tuple[str, str, str, str, str], ...]:
+    return tuple((key, shown, text, action, tip) for key, shown, text, action, _, tip in keys)

@@ -26,6 +26,7 @@ from lconsole.backends.base import BackendError, LogLine, LogQuery, NotAvailable
 from lconsole.tui.keys import key
 from lconsole.tui.rows import clock
 from lconsole.tui.widgets.log_view import LogView
+from lconsole.tui.widgets.text import set_text
 
 KEEP = 5000  # lines held; older ones are dropped (and counted)
 FOLLOW_S = 1.0
@@ -254,7 +255,7 @@ class LogsPane(Vertical):
             parts.append(f"▼ {self.unseen} new lines (end)")
         if self.dropped:
             parts.append(f"{self.dropped} older lines dropped")
-        self.query_one(".toggles", Static).update("  ·  ".join(parts))
+        set_text(self.query_one(".toggles", Static), "  ·  ".join(parts))
 
     def action_toggle(self, name: str) -> None:
         self.toggles[name] = not self.toggles[name]

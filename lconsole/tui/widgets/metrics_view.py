@@ -17,6 +17,7 @@ from textual.widgets import Label, Sparkline, Static
 from lconsole.backends.base import BackendError, Invocation, MetricSeries, NotAvailable
 from lconsole.tui import format as fmt
 from lconsole.tui.stats import buckets, summarise
+from lconsole.tui.widgets.text import set_text
 
 WINDOW_S = 300
 PERIOD_S = 10
@@ -116,16 +117,16 @@ class MetricsView(VerticalScroll):
                 text = f"max {max(values):.0f}"
             else:
                 text = f"{sum(values):.0f}"
-            self.query_one(f"#last-{_slug(name, stat)}", Label).update(text)
+            set_text(self.query_one(f"#last-{_slug(name, stat)}", Label), text)
         source = (
             "engine metrics, 10 s periods"
             if self.remote is not None
             else "from the invocations seen (this backend has no metrics)"
         )
-        self.query_one("#metrics-source", Static).update(f"last 5 min · {source}")
+        set_text(self.query_one("#metrics-source", Static), f"last 5 min · {source}")
         stats = summarise(invocations, now_ms)
         billed = sum(r.billed_ms for r in invocations)
-        self.query_one("#cost", Static).update(
+        set_text(self.query_one("#cost", Static),
             f"cost, last 5 min: {fmt.usd(stats.cost_usd)} for {stats.invocations} invocations"
             f"\nall {len(invocations)} seen: {billed:,} ms billed, "
             f"{fmt.usd(sum(r.cost_usd for r in invocations))}"

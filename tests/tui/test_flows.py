@@ -50,7 +50,7 @@ async def test_functions_view_lists_every_function_and_filters(
 
             await pilot.press("slash", "exclamation_mark", *"python", "enter")
             await settle(pilot)
-            assert {table.get_row_at(i)[0] for i in range(table.row_count)} == {
+            assert {str(table.get_row_at(i)[0]) for i in range(table.row_count)} == {
                 "node-hello",
                 "shell-bootstrap",
             }

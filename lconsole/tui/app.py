@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -88,6 +89,11 @@ class LconsoleApp(App[None]):
         self.background = background  # work that lives as long as the console (`lconsole demo`)
         self._background_task: asyncio.Task[None] | None = None
         self._dirty = False
+        if "TEXTUAL_ANIMATIONS" not in os.environ:
+            # A console, not a slideshow: a tab's sliding underline alone redrew the tab bar,
+            # the footer and the screen around them ~20 times per switch, which is CPU a key
+            # press waits for under load, and bytes an SSH link carries for nothing.
+            self.animation_level = "none"
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)

@@ -52,9 +52,10 @@ class PulsesScreen(ConsoleScreen):
             sparks[0].data = buckets(recent, now_ms)
             sparks[1].data = buckets(recent, now_ms, what="errors")
             s = summarise(recent, now_ms)
-            set_text(pulse.query_one(".pulse-figures", Label),
+            set_text(
+                pulse.query_one(".pulse-figures", Label),
                 f"{fmt.rate(s.per_minute)}/min  err {fmt.percent(s.error_rate)}  "
-                f"p99 {fmt.duration(s.p99_ms)}  cold {fmt.percent(s.cold_rate)}"
+                f"p99 {fmt.duration(s.p99_ms)}  cold {fmt.percent(s.cold_rate)}",
             )
         if self.focused is None and have:
             next(iter(have.values())).focus()

@@ -126,8 +126,9 @@ class MetricsView(VerticalScroll):
         set_text(self.query_one("#metrics-source", Static), f"last 5 min · {source}")
         stats = summarise(invocations, now_ms)
         billed = sum(r.billed_ms for r in invocations)
-        set_text(self.query_one("#cost", Static),
+        set_text(
+            self.query_one("#cost", Static),
             f"cost, last 5 min: {fmt.usd(stats.cost_usd)} for {stats.invocations} invocations"
             f"\nall {len(invocations)} seen: {billed:,} ms billed, "
-            f"{fmt.usd(sum(r.cost_usd for r in invocations))}"
+            f"{fmt.usd(sum(r.cost_usd for r in invocations))}",
         )

@@ -1,4 +1,7 @@
-"""Build the engine's ASGI app: the Lambda REST API plus the console API, on one port."""
+"""Build the engine's ASGI app: the Lambda REST API plus the console API, on one port.
+
+Invoke is the exception: the HTTP protocol (`lconsole.api.transport`) answers it below ASGI.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +18,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lconsole.api import errors as api_errors
 from lconsole.api.console import CONSOLE
-from lconsole.api.invoke import InvokeRoute
 from lconsole.api.routes import LAMBDA_ROUTES
 from lconsole.engine.service import Engine
 from lconsole.model.errors import LambdaError
@@ -71,4 +73,4 @@ def build_app(engine: Engine, token: str, on_ready: Callable[[], None] | None = 
     )
     app.state.engine = engine
     app.state.token = token
-    return InvokeRoute(RequestIds(app), engine)
+    return RequestIds(app)  # Invoke never gets here: lconsole.api.transport answers it

@@ -1,8 +1,10 @@
-"""Invoke, with AWS's headers, payload limits and LogResult, as a lean raw-ASGI path.
+"""Invoke, with AWS's headers, payload limits and LogResult, answered below ASGI.
 
-Invoke is the one hot operation, so it skips Starlette's middleware and router: `InvokeRoute`
-answers `POST /2015-03-31/functions/NAME/invocations` itself and hands everything else on.
-The rest of the API stays on Starlette, where convenience matters more than microseconds.
+Invoke is the one hot operation, so it skips uvicorn's request cycle, Starlette's middleware
+and router: the engine's HTTP protocol (`lconsole.api.transport`) recognises
+`POST /2015-03-31/functions/NAME/invocations` from the parser, collects the body and calls
+`answer`, which returns the whole response. The rest of the API stays on Starlette, where
+convenience matters more than microseconds.
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import json
 import logging
 import uuid
 from urllib.parse import parse_qs
-
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lconsole.engine.service import Engine
 from lconsole.model import errors
@@ -90,31 +90,12 @@ SUFFIX = "/invocations"
 _JSON = b"application/json"
 
 
-def _function_name(path: str) -> str | None:
+def function_name(path: str) -> str | None:
     """NAME from `/2015-03-31/functions/NAME/invocations`, or None for any other path."""
     if not (path.startswith(PREFIX) and path.endswith(SUFFIX)):
         return None
     name = path[len(PREFIX) : -len(SUFFIX)]
     return name if name and "/" not in name else None
-
-
-async def _read_body(receive: Receive, limit: int) -> bytes | int:
-    """The request body, or its size when it is over `limit` (read to the end either way)."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size <= limit:
-            chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    if size > limit:
-        return size
-    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def _check_size(size: int, kind: InvocationType) -> None:
@@ -128,15 +109,15 @@ def _check_size(size: int, kind: InvocationType) -> None:
     )
 
 
-async def _send(
-    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes
-) -> None:
-    headers.append((b"content-length", str(len(body)).encode()))
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+Headers = list[tuple[bytes, bytes]]
 
 
-def _error_answer(error: errors.LambdaError, request_id: bytes) -> tuple[int, list, bytes]:
+def body_limit(invocation_type: bytes | None) -> int:
+    """How much of the body to keep: an Event payload has a smaller ceiling than a sync one."""
+    return MAX_ASYNC_PAYLOAD if invocation_type == b"Event" else MAX_SYNC_PAYLOAD
+
+
+def _error_answer(error: errors.LambdaError, request_id: bytes) -> tuple[int, Headers, bytes]:
     headers = [
         (b"x-amzn-RequestId", request_id),
         (b"X-Amzn-ErrorType", error.code.encode()),
@@ -147,23 +128,44 @@ def _error_answer(error: errors.LambdaError, request_id: bytes) -> tuple[int, li
     return error.status, headers, body
 
 
-async def invoke(
-    engine: Engine, name: str, scope: Scope, receive: Receive, request_id: str
-) -> tuple[int, list, bytes]:
-    """Serve one Invoke: (status, headers, body). Raises LambdaError for AWS-shaped errors."""
-    headers = {k: v for k, v in scope["headers"]}
+
+
+async def answer(
+    engine: Engine, name: str, headers: dict[bytes, bytes], query: bytes, body: bytes | int
+) -> tuple[int, Headers, bytes]:
+    """The whole response to one Invoke: (status, headers, body), AWS-shaped errors included.
+
+    `body` is the request body, or its size when it was over `body_limit` (not kept).
+    """
+    request_id = str(uuid.uuid4())  # also the throttle event's, when there is one
+    try:
+        return await _invoke(engine, name, headers, query, body, request_id)
+    except errors.LambdaError as exc:
+        return _error_answer(exc, request_id.encode())
+    except Exception:
+        log.exception("unhandled error serving Invoke for %s", name)
+        error = errors.service_error("An internal error occurred.")
+        return _error_answer(error, request_id.encode())
+
+
+async def _invoke(
+    engine: Engine,
+    name: str,
+    headers: dict[bytes, bytes],
+    query: bytes,
+    body: bytes | int,
+    request_id: str,
+) -> tuple[int, Headers, bytes]:
     kind = _invocation_type(_header(headers, b"x-amz-invocation-type"))
     tail = _log_type(_header(headers, b"x-amz-log-type"))
     client_context = _client_context(_header(headers, b"x-amz-client-context"))
-    limit = MAX_ASYNC_PAYLOAD if kind is InvocationType.EVENT else MAX_SYNC_PAYLOAD
-    raw = await _read_body(receive, limit)
-    if isinstance(raw, int):
-        _check_size(raw, kind)
-        raw = b""
-    payload = _payload(raw)
+    if isinstance(body, int):
+        _check_size(body, kind)
+        body = b""
+    payload = _payload(body)
     qualifier = None
-    if scope["query_string"]:
-        values = parse_qs(scope["query_string"].decode("latin-1")).get("Qualifier")
+    if query:
+        values = parse_qs(query.decode("latin-1")).get("Qualifier")
         qualifier = values[-1] if values else None
     result = await engine.invoke(
         name,
@@ -192,29 +194,3 @@ async def invoke(
 def _header(headers: dict[bytes, bytes], name: bytes) -> str | None:
     value = headers.get(name)
     return value.decode("latin-1") if value is not None else None
-
-
-class InvokeRoute:
-    """Outermost ASGI layer: Invoke is answered here, every other request goes to `app`."""
-
-    def __init__(self, app: ASGIApp, engine: Engine) -> None:
-        self.app = app
-        self.engine = engine
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        name = None
-        if scope["type"] == "http" and scope["method"] == "POST":
-            name = _function_name(scope["path"])
-        if name is None:
-            await self.app(scope, receive, send)
-            return
-        request_id = str(uuid.uuid4())  # also the throttle event's, when there is one
-        try:
-            status, headers, body = await invoke(self.engine, name, scope, receive, request_id)
-        except errors.LambdaError as exc:
-            status, headers, body = _error_answer(exc, request_id.encode())
-        except Exception:
-            log.exception("unhandled error serving Invoke for %s", name)
-            error = errors.service_error("An internal error occurred.")
-            status, headers, body = _error_answer(error, request_id.encode())
-        await _send(send, status, headers, body)

@@ -16,10 +16,10 @@ from typing import IO
 import uvicorn
 
 from lconsole.api.app import build_app
+from lconsole.api.transport import ApiProtocol
 from lconsole.cli import endpoint as endpoints
 from lconsole.config import EngineSettings
 from lconsole.engine.service import Engine
-from lconsole.engine.transport import NoDelayHttpToolsProtocol
 
 
 class EngineLocked(RuntimeError):
@@ -109,7 +109,7 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
         lifespan="on",
         access_log=False,
         loop="uvloop",
-        http=NoDelayHttpToolsProtocol,
+        http=ApiProtocol.serving(engine),
         timeout_graceful_shutdown=5,
         server_header=False,
         proxy_headers=False,  # loopback only: no proxy in front whose headers to trust

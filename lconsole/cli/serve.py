@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import fcntl
 import logging
@@ -116,7 +115,7 @@ def run(settings: EngineSettings, out: IO[str] = sys.stdout) -> int:
     )
     server = _Server(config, ready, engine.bus.close)
     try:
-        asyncio.run(server.serve(sockets=[sock]))
+        server.run(sockets=[sock])  # on the loop the config names (uvloop)
     except KeyboardInterrupt:
         pass  # uvicorn re-raises the Ctrl-C it already shut down for
     finally:

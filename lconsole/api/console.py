@@ -27,6 +27,7 @@ from lconsole.model.environment import EnvInfo
 PREFIX = "/_lconsole/v1"
 HEARTBEAT = 2.0  # seconds of silence before a heartbeat line
 BATCH = 1000  # events per chunk at most, so a long replay interleaves with other work
+PACE = 0.02  # seconds between a reader's chunks once it has caught up (see `stream`)
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 10_000
 _DENIED = json.dumps({"message": "missing or invalid console token"}).encode()
@@ -105,7 +106,13 @@ async def events(request: Request) -> Response:
 async def stream(
     bus: EventBus, cursor: int, wanted: Callable[[Event], bool], heartbeat: float = HEARTBEAT
 ) -> AsyncIterator[bytes]:
-    """NDJSON chunks: hello, then whatever is ready after `cursor`, until the bus closes."""
+    """NDJSON chunks: hello, then whatever is ready after `cursor`, until the bus closes.
+
+    A reader that has caught up gets at most one chunk per `PACE`: an event after a quiet
+    spell leaves at once, and under load the events of the next 20 ms share one chunk. One
+    write and one wake-up of the reader per event cost the engine more than the invoke
+    behind it (~0.44 ms per invoke at 500 invokes/s, three events each).
+    """
     yield encode({"type": "hello", "epoch": bus.epoch, "seq": bus.seq, "oldest": bus.oldest})
     loop = asyncio.get_running_loop()
     last_sent = loop.time()
@@ -120,6 +127,8 @@ async def stream(
         if lines:
             yield b"".join(lines)
             last_sent = loop.time()
+            if len(batch) < BATCH and not bus.closed:
+                await asyncio.sleep(PACE)
             continue
         if batch:  # all filtered out: let the loop breathe before the next batch
             await asyncio.sleep(0)

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from botocore.exceptions import ClientError
 
-from lconsole.api.console import stream
+from lconsole.api.console import PACE, stream
 from lconsole.backends.base import BackendError
 from lconsole.backends.stream import (
     Backoff,
@@ -163,6 +163,32 @@ def test_stream_sends_hello_replay_live_events_and_heartbeats() -> None:
         bus.close()
         with pytest.raises(StopAsyncIteration):
             await anext(chunks)
+
+    run(scenario(), 10)
+
+
+def test_a_caught_up_reader_gets_one_chunk_per_pace() -> None:
+    async def scenario() -> None:
+        bus = EventBus()
+        chunks = stream(bus, 0, event_filter(None, None), heartbeat=5)
+        await anext(chunks)  # hello
+        loop = asyncio.get_running_loop()
+        quiet = loop.time()
+        waiting = asyncio.ensure_future(anext(chunks))
+        await asyncio.sleep(0.05)
+        bus.function_changed("f", "created")  # after a quiet spell: at once
+        first = await waiting
+        assert [json.loads(line)["what"] for line in first.splitlines()] == ["created"]
+        sent = loop.time()
+        waiting = asyncio.ensure_future(anext(chunks))
+        for what in ("updated", "deleted", "created"):  # spread over less than one pace
+            await asyncio.sleep(PACE / 5)
+            bus.function_changed("f", what)
+        second = await waiting
+        assert [json.loads(line)["seq"] for line in second.splitlines()] == [2, 3, 4]
+        assert loop.time() - sent >= PACE * 0.9
+        assert sent - quiet < 1.0
+        await chunks.aclose()
 
     run(scenario(), 10)
 

@@ -268,6 +268,10 @@ def bench_latency(rate: float, seconds: float) -> dict[str, object]:
             Role=ROLE,
             Handler="app.handler",
             Code={"ZipFile": zip_files({"app.py": APP})},
+            # One vCPU (1,769 MB), as in bench_invoke: at 128 MB the runtime's cgroup CPU quota
+            # (128/1769 of a CPU per 100 ms period) throttles a serial client every ~10 invokes
+            # for ~70 ms, and the load, not the stream, would set the figures.
+            MemorySize=1769,
         )
         parts = urlsplit(engine.url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)

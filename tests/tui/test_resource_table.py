@@ -10,7 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from lconsole.tui.widgets.resource_table import ResourceTable
 
@@ -86,3 +86,91 @@ async def test_a_cell_too_wide_for_its_column_is_still_cropped_by_datatable() ->
         fast, slow = both_ways(table, 0, 0, table.rich_style, narrow)
         assert fast == slow
         assert sum(len(text) for text, _ in fast) == narrow
+
+
+class TwoWidgetApp(App[None]):
+    """A table and something else to take the focus away from it."""
+
+    CSS = "ResourceTable.alarm > .datatable--cursor { background: red; }"
+
+    def compose(self) -> ComposeResult:
+        yield ResourceTable(COLUMNS, id="t")
+        yield Input(id="other")
+
+
+def drawn(table: ResourceTable) -> list[tuple[str, Style | None]]:
+    """The table's lines from its own caches (the widget's line cache above them dropped)."""
+    table._styles_cache.clear()
+    return simplified([list(strip) for strip in table.render_lines(table.region.reset_offset)])
+
+
+def cached_cells(table: ResourceTable) -> dict[object, object]:
+    cache = table._cell_render_cache
+    return {key: cache.get(key) for key in list(cache.keys())}
+
+
+def drawn_afresh(table: ResourceTable) -> list[tuple[str, Style | None]]:
+    table._clear_caches()
+    return drawn(table)
+
+
+async def test_a_focus_change_keeps_the_drawn_cells_and_draws_the_right_ones() -> None:
+    app = TwoWidgetApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync(ROWS)
+        table.focus()
+        await pilot.pause()
+        focused = drawn(table)
+        cells = cached_cells(table)
+        assert cells
+        app.query_one(Input).focus()
+        await pilot.pause()
+        blurred = drawn(table)
+        assert blurred != focused  # the cursor row is drawn in the unfocused style
+        table.focus()
+        await pilot.pause()
+        assert drawn(table) == focused
+        kept = cached_cells(table)
+        assert all(kept.get(key) is lines for key, lines in cells.items()), "cells drawn again"
+        assert drawn_afresh(table) == focused
+        app.query_one(Input).focus()
+        await pilot.pause()
+        assert drawn(table) == blurred == drawn_afresh(table)
+
+
+async def test_a_theme_change_draws_the_cells_again() -> None:
+    app = TwoWidgetApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync(ROWS)
+        table.focus()
+        await pilot.pause()
+        dark = drawn(table)
+        app.theme = "textual-light"
+        await pilot.pause()
+        light = drawn(table)
+        assert light != dark
+        assert light == drawn_afresh(table)
+        app.query_one(Input).focus()  # a state first seen after the change
+        await pilot.pause()
+        assert drawn(table) == drawn_afresh(table)
+
+
+async def test_a_component_style_change_alone_draws_the_cells_again() -> None:
+    """Only the cursor's style changes here: the cells' cache keys stay the same."""
+    app = TwoWidgetApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync(ROWS)
+        table.focus()
+        await pilot.pause()
+        await pilot.pause()  # the column widths settle on idle, which counts as an update
+        calm = drawn(table)
+        updates = table._update_count
+        table.add_class("alarm")
+        await pilot.pause()
+        alarmed = drawn(table)
+        assert table._update_count == updates  # so the cells' cache keys are the same
+        assert alarmed != calm
+        assert alarmed == drawn_afresh(table)

@@ -8,7 +8,8 @@ can ask to `coalesce`: its changes then reach the screen at most once a second.
 Cells are shown as literal text (a `[` in a description is not markup), and a one-line cell is
 drawn straight from its Text's segments instead of through Rich's wrapping and padding
 renderables: the same cells, in about a tenth of the time, which is what a key press waits for
-when it lands on a redraw.
+when it lands on a redraw. A restyle that changed nothing the drawn cells hold (a focus change,
+a tab switch) keeps them, where DataTable would draw the table again from nothing.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual._types import SegmentLines
+from textual.geometry import Region
+from textual.strip import Strip
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import DataTable
 
 Cells = tuple[object, ...]
@@ -47,6 +51,8 @@ class ResourceTable(DataTable[object]):
         self._shown_at = float("-inf")  # monotonic time the last change was applied
         self._pending: list[tuple[str, Cells]] | None = None
         self._pending_timer: Timer | None = None
+        self._looks: dict[object, tuple[object, ...]] = {}  # pseudo-class state -> _look()
+        self._look_checked = True
 
     def on_mount(self) -> None:
         for label, key in self._columns:
@@ -134,6 +140,42 @@ class ResourceTable(DataTable[object]):
         if selected in self._cells:
             self.move_cursor(row=self._order.index(selected), animate=False, scroll=False)
         self.scroll_to(y=scroll_y, animate=False)
+
+    def notify_style_update(self) -> None:
+        """DataTable's, minus dropping every drawn cell and line.
+
+        Those caches are keyed by the table's base style and pseudo-class state (focus among
+        them), so a restyle leaves them right unless a component style (cursor, header, hover)
+        changed under the same state, as a theme does. That is checked at the next render,
+        once the component styles are current: they are updated after this is called.
+        """
+        Widget.notify_style_update(self)
+        self._styles_cache.clear()
+        self._get_styles_to_render_cell.cache_clear()
+        self._look_checked = False
+        self.refresh()
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        if not self._look_checked:
+            self._look_checked = True
+            look = self._look()
+            state = self.get_pseudo_class_state()
+            if self._looks.get(state, look) != look:
+                self._drop_drawn()
+            self._looks[state] = look
+        return super().render_lines(crop)
+
+    def _look(self) -> tuple[object, ...]:
+        """What a drawn cell depends on beyond its cache key."""
+        styles = sorted(self._component_styles.items())
+        return (self.app.theme, *((name, style.rich_style) for name, style in styles))
+
+    def _drop_drawn(self) -> None:
+        self._looks.clear()
+        self._row_render_cache.clear()
+        self._cell_render_cache.clear()
+        self._row_renderable_cache.clear()
+        self._line_cache.clear()
 
     def _render_cell(
         self,

@@ -3,15 +3,23 @@
 Invocations only append to lists (on the loop thread); a background task swaps them out and
 writes them on a worker thread, so neither an invoke nor the loop waits on SQLite. A write that
 fails puts its batch back for the next try: nothing accepted is dropped.
+
+The worker thread runs at a lower CPU priority than the loop. At the same priority, each of
+its ~20 writes a second took a core from the invoke path on a 2-core machine: serial warm
+invokes had p99 2.3-2.9 ms with it, 1.1-1.4 ms with the writer niced (3 alternating runs each,
+same p50 and throughput). Behind a busy loop it only writes later; nothing is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 import threading
 import time
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +31,14 @@ from lconsole.store.telemetry import TelemetryStore
 from lconsole.store.traces import TraceStore
 
 log = logging.getLogger("lconsole.telemetry")
+
+WRITER_NICE = 10  # added to the process's nice value for the writer thread (Linux: per thread)
+
+
+def _lower_priority() -> None:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: the thread keeps its share
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + WRITER_NICE)
 
 
 @dataclass
@@ -56,6 +72,7 @@ class TelemetryWriter:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: threading.Thread | None = None
         self._task: asyncio.Task[None] | None = None
+        self._executor: ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
 
     def log(self, event: LogEvent) -> None:
@@ -80,6 +97,9 @@ class TelemetryWriter:
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self._loop_thread = threading.current_thread()
+        self._executor = ThreadPoolExecutor(
+            1, thread_name_prefix="lconsole-telemetry", initializer=_lower_priority
+        )
         self._task = self._loop.create_task(self._run())
 
     async def _run(self) -> None:
@@ -89,7 +109,8 @@ class TelemetryWriter:
             await asyncio.sleep(self.interval)
             batch = self._take()
             if batch is not None:  # SQLite releases the GIL: the loop serves invokes meanwhile
-                await asyncio.to_thread(self._write, batch)
+                loop = asyncio.get_running_loop()
+                await loop.run_in_executor(self._executor, self._write, batch)
 
     def flush(self, timeout: float = 10.0) -> None:
         """Write everything accepted so far, on the caller's thread (queries want the latest).
@@ -165,3 +186,6 @@ class TelemetryWriter:
             except asyncio.CancelledError:
                 pass
         self.flush()
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None

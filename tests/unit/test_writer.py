@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import sys
 import threading
 import time
 from pathlib import Path
 
+import pytest
+
 from lconsole.model.telemetry import LogEvent
 from lconsole.store import db as store_db
 from lconsole.store.telemetry import TelemetryStore
-from lconsole.telemetry.writer import TelemetryWriter
+from lconsole.telemetry.writer import WRITER_NICE, TelemetryWriter
 
 
 def test_flush_waits_for_the_batch_in_flight(tmp_path: Path) -> None:
@@ -41,3 +45,32 @@ def test_flush_waits_for_the_batch_in_flight(tmp_path: Path) -> None:
     blocker.close()
     assert waited >= 0.25
     assert seen == ["taken by the background task\n"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread nice values are Linux's")
+def test_background_writes_run_on_a_lower_priority_thread_that_stop_ends(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    reader = TelemetryStore(store_db.connect(path))
+    base = os.getpriority(os.PRIO_PROCESS, 0)
+
+    def writer_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("lconsole-telemetry")]
+
+    async def scenario() -> tuple[list[int], list[str], int]:
+        writer = TelemetryWriter(TelemetryStore(store_db.connect(path)), interval=0.01)
+        writer.start()
+        writer.log(LogEvent("/aws/lambda/fn", "s", 1, "written in the background\n"))
+        deadline = time.monotonic() + 5
+        while not reader.log_events("/aws/lambda/fn") and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        seen = [e.message for e in reader.log_events("/aws/lambda/fn")]
+        nice = [os.getpriority(os.PRIO_PROCESS, t.native_id or 0) for t in writer_threads()]
+        await writer.stop()
+        return nice, seen, len(writer_threads())
+
+    nice, seen, left = asyncio.run(scenario())
+    assert seen == ["written in the background\n"]
+    assert nice == [min(19, base + WRITER_NICE)]
+    assert base == 19 or nice[0] > base
+    assert os.getpriority(os.PRIO_PROCESS, 0) == base  # the loop's thread keeps its priority
+    assert left == 0

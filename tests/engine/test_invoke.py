@@ -51,6 +51,15 @@ def handler(event, context):
         return "x" * (6 * 1024 * 1024 + 200)
     elif action == "env":
         return dict(os.environ)
+    elif action == "python":
+        import builtins, importlib.util
+        return {
+            "path": sys.path,
+            "cwd": os.getcwd(),
+            "stdlib": os.path.dirname(os.__file__),
+            "found": {m: importlib.util.find_spec(m) is not None for m in event["modules"]},
+            "builtins": [callable(getattr(builtins, n, None)) for n in ("exit", "quit", "help")],
+        }
     elif action == "paths":
         st = os.statvfs("/tmp")
         try:
@@ -278,6 +287,17 @@ def test_no_engine_environment_leaks(lam, app) -> None:  # type: ignore[no-untyp
     assert env["AWS_EXECUTION_ENV"] == f"AWS_Lambda_{PY}"
     host, _, port = env["AWS_LAMBDA_RUNTIME_API"].partition(":")
     assert host == "127.0.0.1" and port.isdigit()
+
+
+def test_python_runtime_sees_its_packages_but_not_the_engine(lam, app) -> None:  # type: ignore[no-untyped-def]
+    modules = ["json", "boto3", "awslambdaric", "lconsole"]
+    _, seen = _invoke(lam, app, {"action": "python", "modules": modules})
+    assert seen["found"] == {"json": True, "boto3": True, "awslambdaric": True, "lconsole": False}
+    assert seen["builtins"] == [True, True, True]  # exit(), quit(), help() as site gives them
+    path = seen["path"]
+    assert path[0] == seen["cwd"]  # as `python -m` makes it
+    packages = [i for i, p in enumerate(path) if p.endswith("site-packages") and "/opt/" not in p]
+    assert packages and path.index("/opt/python") < path.index(seen["stdlib"]) < packages[0]
 
 
 def test_reserved_concurrency_throttles(lam, raw_lam, app) -> None:  # type: ignore[no-untyped-def]

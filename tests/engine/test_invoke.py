@@ -57,6 +57,7 @@ def handler(event, context):
             "path": sys.path,
             "cwd": os.getcwd(),
             "stdlib": os.path.dirname(os.__file__),
+            "layers": os.environ["PYTHONPATH"].split(":")[0],
             "found": {m: importlib.util.find_spec(m) is not None for m in event["modules"]},
             "builtins": [callable(getattr(builtins, n, None)) for n in ("exit", "quit", "help")],
         }
@@ -296,8 +297,9 @@ def test_python_runtime_sees_its_packages_but_not_the_engine(lam, app) -> None: 
     assert seen["builtins"] == [True, True, True]  # exit(), quit(), help() as site gives them
     path = seen["path"]
     assert path[0] == seen["cwd"]  # as `python -m` makes it
-    packages = [i for i, p in enumerate(path) if p.endswith("site-packages") and "/opt/" not in p]
-    assert packages and path.index("/opt/python") < path.index(seen["stdlib"]) < packages[0]
+    layers = seen["layers"]  # /opt/python, or the layers' private directory without root
+    packages = [i for i, p in enumerate(path) if p.endswith("site-packages") and layers not in p]
+    assert packages and path.index(layers) < path.index(seen["stdlib"]) < packages[0]
 
 
 def test_reserved_concurrency_throttles(lam, raw_lam, app) -> None:  # type: ignore[no-untyped-def]

@@ -174,3 +174,18 @@ async def test_a_component_style_change_alone_draws_the_cells_again() -> None:
         assert table._update_count == updates  # so the cells' cache keys are the same
         assert alarmed != calm
         assert alarmed == drawn_afresh(table)
+
+
+async def test_cells_drawn_before_a_change_are_let_go() -> None:
+    """They are keyed by the update count, so no later render could use them."""
+    async with mounted_table() as table:
+        drawn(table)
+        before = table._update_count
+        table.sync([(key, (cells[0] + "!", *cells[1:])) for key, cells in ROWS])
+        assert table._update_count != before
+        drawn(table)
+        caches = (table._cell_render_cache, table._row_render_cache, table._line_cache)
+        keys = [key for cache in caches for key in list(cache.keys())]
+        assert keys
+        counts = {key[-2] for key in keys}  # the update count, next to the pseudo-class state
+        assert counts == {table._update_count}

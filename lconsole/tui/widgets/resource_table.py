@@ -53,6 +53,7 @@ class ResourceTable(DataTable[object]):
         self._pending_timer: Timer | None = None
         self._looks: dict[object, tuple[object, ...]] = {}  # pseudo-class state -> _look()
         self._look_checked = True
+        self._drawn_at = 0  # the DataTable update count the drawn cells belong to
 
     def on_mount(self) -> None:
         for label, key in self._columns:
@@ -156,12 +157,19 @@ class ResourceTable(DataTable[object]):
         self.refresh()
 
     def render_lines(self, crop: Region) -> list[Strip]:
+        if self._update_count != self._drawn_at:
+            # Every drawn cell, row and line is keyed by the update count, so none drawn before
+            # a change can be used again: let them go now rather than when the LRU caches are
+            # full (thousands of lists and segments the garbage collector walks meanwhile).
+            self._drawn_at = self._update_count
+            self._forget_drawn()
         if not self._look_checked:
             self._look_checked = True
             look = self._look()
             state = self.get_pseudo_class_state()
             if self._looks.get(state, look) != look:
-                self._drop_drawn()
+                self._looks.clear()
+                self._forget_drawn()
             self._looks[state] = look
         return super().render_lines(crop)
 
@@ -170,8 +178,7 @@ class ResourceTable(DataTable[object]):
         styles = sorted(self._component_styles.items())
         return (self.app.theme, *((name, style.rich_style) for name, style in styles))
 
-    def _drop_drawn(self) -> None:
-        self._looks.clear()
+    def _forget_drawn(self) -> None:
         self._row_render_cache.clear()
         self._cell_render_cache.clear()
         self._row_renderable_cache.clear()

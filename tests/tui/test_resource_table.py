@@ -10,6 +10,7 @@ from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.pilot import Pilot
 from textual.widgets import DataTable, Input
 
 from lconsole.tui.widgets.resource_table import ResourceTable
@@ -98,6 +99,18 @@ class TwoWidgetApp(App[None]):
         yield Input(id="other")
 
 
+@asynccontextmanager
+async def focused_table() -> AsyncIterator[tuple[TwoWidgetApp, Pilot[None], ResourceTable]]:
+    app = TwoWidgetApp()
+    async with app.run_test(size=(80, 12)) as pilot:
+        table = app.query_one(ResourceTable)
+        table.sync(ROWS)
+        table.focus()
+        await pilot.pause()
+        await pilot.pause()  # the column widths settle on idle, which counts as an update
+        yield app, pilot, table
+
+
 def drawn(table: ResourceTable) -> list[tuple[str, Style | None]]:
     """The table's lines from its own caches (the widget's line cache above them dropped)."""
     table._styles_cache.clear()
@@ -115,12 +128,7 @@ def drawn_afresh(table: ResourceTable) -> list[tuple[str, Style | None]]:
 
 
 async def test_a_focus_change_keeps_the_drawn_cells_and_draws_the_right_ones() -> None:
-    app = TwoWidgetApp()
-    async with app.run_test(size=(80, 12)) as pilot:
-        table = app.query_one(ResourceTable)
-        table.sync(ROWS)
-        table.focus()
-        await pilot.pause()
+    async with focused_table() as (app, pilot, table):
         focused = drawn(table)
         cells = cached_cells(table)
         assert cells
@@ -140,12 +148,7 @@ async def test_a_focus_change_keeps_the_drawn_cells_and_draws_the_right_ones() -
 
 
 async def test_a_theme_change_draws_the_cells_again() -> None:
-    app = TwoWidgetApp()
-    async with app.run_test(size=(80, 12)) as pilot:
-        table = app.query_one(ResourceTable)
-        table.sync(ROWS)
-        table.focus()
-        await pilot.pause()
+    async with focused_table() as (app, pilot, table):
         dark = drawn(table)
         app.theme = "textual-light"
         await pilot.pause()
@@ -159,13 +162,7 @@ async def test_a_theme_change_draws_the_cells_again() -> None:
 
 async def test_a_component_style_change_alone_draws_the_cells_again() -> None:
     """Only the cursor's style changes here: the cells' cache keys stay the same."""
-    app = TwoWidgetApp()
-    async with app.run_test(size=(80, 12)) as pilot:
-        table = app.query_one(ResourceTable)
-        table.sync(ROWS)
-        table.focus()
-        await pilot.pause()
-        await pilot.pause()  # the column widths settle on idle, which counts as an update
+    async with focused_table() as (_app, pilot, table):
         calm = drawn(table)
         updates = table._update_count
         table.add_class("alarm")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import importlib.util
 import shutil
 import site
 import subprocess
 import sys
+from pathlib import Path
 
 from lconsole.engine.runtimes import Launch, Sandbox
 from lconsole.model.function import FunctionConfig
@@ -57,8 +59,14 @@ runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 
 
 @functools.cache
-def _start_without_site() -> str:
-    return _START.format(site_packages=site.getsitepackages())
+def _start_without_site() -> str | None:
+    """The -S start-up code, or None when awslambdaric is not in a site dir (then use site)."""
+    dirs = [d for d in (*site.getsitepackages(), site.getusersitepackages()) if d in sys.path]
+    spec = importlib.util.find_spec("awslambdaric")
+    origin = spec.origin if spec is not None else None
+    if origin is None or not any(Path(origin).is_relative_to(d) for d in dirs):
+        return None
+    return _START.format(site_packages=dirs)
 
 
 class PythonLauncher:
@@ -74,8 +82,9 @@ class PythonLauncher:
             "LC_CTYPE": "C.UTF-8",
         }
         handler = config.handler or ""
-        if python == sys.executable:
-            return Launch([python, "-S", "-c", _start_without_site(), handler], env, notice)
+        start = _start_without_site() if python == sys.executable else None
+        if start is not None:
+            return Launch([python, "-S", "-c", start, handler], env, notice)
         return Launch([python, "-m", "awslambdaric", handler], env, notice)
 
     def version_label(self, config: FunctionConfig) -> str:

@@ -147,7 +147,8 @@ def is_runtime(pid: int) -> bool:
             argv = f.read().split(b"\0")
     except OSError:
         return False
-    return b"awslambdaric" in argv
+    # `python -m awslambdaric H`, or `python -S -c <start-up code naming awslambdaric> H`
+    return any(b"awslambdaric" in arg for arg in argv)
 
 
 def rss_mb(pids: list[int]) -> float:

@@ -16,6 +16,7 @@ import datetime as dt
 import http.client
 import json
 import os
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -162,6 +163,7 @@ def main() -> None:
         )
     finally:
         engine.stop()
+        shutil.rmtree(state, ignore_errors=True)  # ~300 MB of logs per run
         result["machine"]["loadavg_end"] = os.getloadavg()  # type: ignore[index]
     print(json.dumps(result, indent=2))
 

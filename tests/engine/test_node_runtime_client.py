@@ -440,13 +440,17 @@ def test_node_hello_sample(runtime_api, start_node) -> None:
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not on PATH")
-def test_shell_bootstrap_sample(runtime_api) -> None:
+def test_shell_bootstrap_sample(runtime_api, tmp_path: Path) -> None:
     directory = FAKES / "shell-bootstrap"
     bootstrap = directory / "bootstrap"
     assert os.access(bootstrap, os.X_OK)
     first = runtime_api.add_event({"k": [1, 2]})
     second = runtime_api.add_event("text")
-    proc = RuntimeProcess([str(bootstrap)], directory, runtime_api, "function.handler")
+    # Its mktemp header file goes in TMPDIR, as the engine sets it; the SIGKILL below leaves
+    # no chance for the script's own clean-up.
+    proc = RuntimeProcess(
+        [str(bootstrap)], directory, runtime_api, "function.handler", {"TMPDIR": str(tmp_path)}
+    )
     try:
         post = runtime_api.next_post()
         assert post.path == f"/2018-06-01/runtime/invocation/{first}/response"

@@ -103,13 +103,13 @@ class TelemetryWriter:
         self._task = self._loop.create_task(self._run())
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         while True:
             await self._wake.wait()
             self._wake.clear()
             await asyncio.sleep(self.interval)
             batch = self._take()
             if batch is not None:  # SQLite releases the GIL: the loop serves invokes meanwhile
-                loop = asyncio.get_running_loop()
                 await loop.run_in_executor(self._executor, self._write, batch)
 
     def flush(self, timeout: float = 10.0) -> None:

@@ -179,6 +179,8 @@ class ResourceTable(DataTable[object]):
         return (self.app.theme, *((name, style.rich_style) for name, style in styles))
 
     def _forget_drawn(self) -> None:
+        """DataTable's `_clear_caches` without the widget's line cache: after a single-cell
+        update DataTable repaints only that cell's region, and the other lines stay right."""
         self._row_render_cache.clear()
         self._cell_render_cache.clear()
         self._row_renderable_cache.clear()

@@ -63,6 +63,7 @@ class EngineSettings:
     port: int = DEFAULT_PORT
     account_concurrency: int = 1000
     idle_ttl_seconds: float = 600.0
+    fork_python: bool = True  # Python runtimes forked from a pre-initialised one (forkserver.py)
     load_samples: str = "never"  # "never" | "first-start" | "always"
 
     @property

@@ -57,6 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--idle-ttl", type=float, default=600.0, help="seconds before an idle environment is reaped"
     )
+    serve.add_argument(
+        "--no-fork-server",
+        action="store_true",
+        help="start every Python runtime as a new interpreter, not as a fork of a ready one",
+    )
     serve.add_argument("-v", "--verbose", action="store_true")
     _verbs(sub)
     from lconsole.cli import observe
@@ -414,6 +419,7 @@ def main(argv: list[str] | None = None) -> int:
             port=args.port,
             account_concurrency=args.account_concurrency,
             idle_ttl_seconds=args.idle_ttl,
+            fork_python=not args.no_fork_server,
             load_samples="always" if args.samples else ("first-start" if console else "never"),
         )
         serve.configure_logging(args.verbose)

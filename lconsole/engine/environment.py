@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from lconsole.engine import cgroups
+from lconsole.engine.forkserver import ForkServer, ForkUnavailable, Process
 from lconsole.engine.namespace import Namespace
 from lconsole.engine.runtime_api import (
     Outcome,
@@ -141,8 +143,10 @@ class ExecutionEnvironment:
         otlp_endpoint: str | None = None,
         env_id: str | None = None,
         namespace: Namespace | None = None,
+        forkserver: ForkServer | None = None,
     ) -> None:
         self.namespace = namespace
+        self.forkserver = forkserver
         self.config = config
         self.id = env_id or secrets.token_hex(16)
         self.launcher = launcher
@@ -164,7 +168,7 @@ class ExecutionEnvironment:
         self.broken = False  # init failed for good: never reuse
         self.channel: RuntimeChannel | None = None
         self.port = 0
-        self.proc: asyncio.subprocess.Process | None = None
+        self.proc: Process | None = None
         self.exited: asyncio.Future[int] | None = None
         self.oom = False
         self.init_ms: float | None = None  # how long the last successful init took
@@ -278,7 +282,7 @@ class ExecutionEnvironment:
         self._launch = launch
         if launch.notice:
             self.emit(launch.notice + "\n", "")
-            launch = Launch(launch.argv, launch.env, None)
+            launch = dataclasses.replace(launch, notice=None)
             self._launch = launch
         env = function_environment(
             self.config,
@@ -291,25 +295,16 @@ class ExecutionEnvironment:
             xray_daemon=self.xray_daemon,
             otlp_endpoint=self.otlp_endpoint,
         )
-        preexec = self.namespace.preexec() if self.namespace is not None else None
-        cwd = None if self.namespace is not None else str(self.sandbox.engine_task_root)
         read_end, write_end = os.pipe()  # stdout and stderr, as one stream, like Lambda's
         try:
-            proc = await asyncio.create_subprocess_exec(
-                *launch.argv,
-                env=env,
-                cwd=cwd,
-                preexec_fn=preexec,
-                stdin=asyncio.subprocess.DEVNULL,
-                stdout=write_end,
-                stderr=write_end,
-                start_new_session=True,
+            proc = await self._fork(launch, env, write_end) or await self._exec(
+                launch, env, write_end
             )
-        except (OSError, subprocess.SubprocessError) as exc:
+        except (OSError, subprocess.SubprocessError, RuntimeError) as exc:
             os.close(read_end)
             if isinstance(exc, OSError):
                 self._launch_error = f"could not start {launch.argv[0]}: {exc.strerror}"
-            else:  # the namespace step before exec failed
+            else:  # the namespace step before the runtime failed
                 self._launch_error = "could not set up the environment's mount namespace"
             self.exited.set_result(127)
             return
@@ -321,7 +316,32 @@ class ExecutionEnvironment:
         self._output = Output(read_end, self.emit, loop)
         self._watcher = loop.create_task(self._watch(proc, self.exited))
 
-    async def _watch(self, proc: asyncio.subprocess.Process, exited: asyncio.Future[int]) -> None:
+    async def _fork(self, launch: Launch, env: dict[str, str], output: int) -> Process | None:
+        """The runtime forked from the pre-initialised Python runtime, where it can be."""
+        if self.forkserver is None or launch.fork_args is None:
+            return None
+        try:
+            return await self.forkserver.spawn(
+                launch.fork_args, env, str(self.sandbox.engine_task_root), self.namespace, output
+            )
+        except ForkUnavailable:
+            return None
+
+    async def _exec(self, launch: Launch, env: dict[str, str], output: int) -> Process:
+        preexec = self.namespace.preexec() if self.namespace is not None else None
+        cwd = None if self.namespace is not None else str(self.sandbox.engine_task_root)
+        return await asyncio.create_subprocess_exec(
+            *launch.argv,
+            env=env,
+            cwd=cwd,
+            preexec_fn=preexec,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=output,
+            stderr=output,
+            start_new_session=True,
+        )
+
+    async def _watch(self, proc: Process, exited: asyncio.Future[int]) -> None:
         code = await proc.wait()
         if self.cgroup is not None:
             kills = self.cgroup.oom_kills()

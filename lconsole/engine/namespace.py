@@ -58,8 +58,9 @@ def _check(result: int, step: str) -> None:
         raise NamespaceError(errno, f"{step}: {os.strerror(errno)}")
 
 
-def _build(code: bytes, opt: bytes, tmp_options: bytes, then: Callable[[], None] | None) -> None:
-    """Runs in the child between fork and exec: only syscalls, nothing that could take a lock."""
+def build(code: bytes, opt: bytes, tmp_options: bytes, then: Callable[[], None] | None) -> None:
+    """Runs in the child before its runtime starts (between fork and exec, or in a fork of the
+    Python zygote): only syscalls, nothing that could take a lock."""
     _check(_unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
     _check(_mount(b"none", b"/", None, MS_REC | MS_PRIVATE, None), "mount --make-rprivate /")
     _check(_mount(code, b"/var/task", None, MS_BIND, None), "bind /var/task")
@@ -74,7 +75,7 @@ def _build(code: bytes, opt: bytes, tmp_options: bytes, then: Callable[[], None]
         then()
 
 
-def _enter(fd: int, then: Callable[[], None] | None) -> None:
+def enter(fd: int, then: Callable[[], None] | None) -> None:
     _check(_setns(fd, CLONE_NEWNS), "setns")
     os.chdir(b"/var/task")
     if then is not None:
@@ -101,7 +102,7 @@ def available() -> bool:
         OPT.mkdir(exist_ok=True)
         probe = subprocess.run(
             ["/bin/sh", "-c", "test -d /var/task"],
-            preexec_fn=functools.partial(_build, b"/", b"/", b"size=1m,mode=1777", None),
+            preexec_fn=functools.partial(build, b"/", b"/", b"size=1m,mode=1777", None),
             capture_output=True,
             timeout=10,
             check=False,
@@ -120,16 +121,16 @@ class Namespace:
         self.tmp_mb = tmp_mb
         self.fd: int | None = None
 
+    @property
+    def tmp_options(self) -> str:
+        return f"size={self.tmp_mb}m,mode=1777"
+
     def preexec(self, then: Callable[[], None] | None = None) -> Callable[[], None]:
         """What the next runtime process runs before exec: make the namespace, or enter it."""
         if self.fd is not None:
-            return functools.partial(_enter, self.fd, then)
+            return functools.partial(enter, self.fd, then)
         return functools.partial(
-            _build,
-            os.fsencode(self.code),
-            os.fsencode(self.opt),
-            f"size={self.tmp_mb}m,mode=1777".encode(),
-            then,
+            build, os.fsencode(self.code), os.fsencode(self.opt), self.tmp_options.encode(), then
         )
 
     def adopt(self, pid: int) -> None:

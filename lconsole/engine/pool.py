@@ -18,6 +18,7 @@ from pathlib import Path
 from lconsole.engine import namespace
 from lconsole.engine.environment import Emit, ExecutionEnvironment
 from lconsole.engine.events import EventBus
+from lconsole.engine.forkserver import ForkServer
 from lconsole.engine.runtime_api import RuntimeApi
 from lconsole.engine.runtimes import Sandbox, launcher_for
 from lconsole.model.environment import EnvInfo, EnvState
@@ -48,8 +49,10 @@ class Pool:
         xray_daemon: str | None = None,
         otlp_endpoint: str | None = None,
         events: EventBus | None = None,
+        forkserver: ForkServer | None = None,
     ) -> None:
         self.runtime_api = runtime_api
+        self.forkserver = forkserver
         self.events = events
         self._why: dict[str, str] = {}  # environment id -> why it is being stopped
         self.code_tree = code_tree
@@ -143,6 +146,7 @@ class Pool:
             launcher=launcher_for(config.runtime or ""),
             sandbox=sandbox,
             namespace=ns,
+            forkserver=self.forkserver,
             runtime_api=self.runtime_api,
             emit=self._emitter(config.name),
             region=self.region,

@@ -17,6 +17,7 @@ from lconsole.engine.aliases import Aliases
 from lconsole.engine.async_invoke import AsyncInvoker
 from lconsole.engine.concurrency import Concurrency
 from lconsole.engine.events import RECORD_FIELDS, EventBus
+from lconsole.engine.forkserver import ForkServer
 from lconsole.engine.functions import Functions
 from lconsole.engine.invoke import Invoker
 from lconsole.engine.invoke_configs import InvokeConfigs
@@ -28,6 +29,7 @@ from lconsole.engine.queries import Queries
 from lconsole.engine.registry import Registry
 from lconsole.engine.retention import Retention
 from lconsole.engine.runtime_api import RuntimeApi
+from lconsole.engine.runtimes import python as python_runtime
 from lconsole.engine.scheduler import Scheduler
 from lconsole.engine.tags import Tags
 from lconsole.model import arn as arns
@@ -92,6 +94,7 @@ class Engine:
         self.queries = Queries(paths.database, self.observability.metrics)
         self.retention = Retention(paths.database)
         self.runtime_api: RuntimeApi | None = None
+        self.forkserver: ForkServer | None = None
         self.scheduler = Scheduler(self.limits.concurrent_executions)
         self.scheduler.reserved_total = self.concurrency.reserved_total()
         self.pool: Pool | None = None
@@ -162,7 +165,12 @@ class Engine:
         self.retention.start()
         await self.observability.start(self._busy)
         self.runtime_api = RuntimeApi()
+        dirs = python_runtime.site_dirs() if self.settings.fork_python else None
+        if dirs is not None:  # in the background: the first cold start waits for it at most
+            self.forkserver = ForkServer(dirs)
+            await self.forkserver.start()
         self.pool = Pool(
+            forkserver=self.forkserver,
             runtime_api=self.runtime_api,
             code_tree=self.code.tree,
             layer_tree=self._layer_tree,
@@ -242,6 +250,8 @@ class Engine:
             await self.async_invoker.stop()
         if self.pool is not None:
             await self.pool.stop_all()
+        if self.forkserver is not None:
+            await self.forkserver.stop()
         await self.observability.stop()
         await self.retention.stop()
         cgroups.remove_hierarchy()

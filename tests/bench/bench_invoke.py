@@ -147,12 +147,54 @@ def is_runtime(pid: int) -> bool:
             argv = f.read().split(b"\0")
     except OSError:
         return False
-    # `python -m awslambdaric H`, or `python -S -c <start-up code naming awslambdaric> H`
-    return any(b"awslambdaric" in arg for arg in argv)
+    # `python -m awslambdaric H`, or `python -S -c <start-up code naming awslambdaric> H`,
+    # or a fork of the zygote (`python -S .../zygote.py ...`), which is not one itself
+    if any(b"awslambdaric" in arg for arg in argv):
+        return True
+    return is_zygote_cmdline(argv) and not is_zygote(pid)
+
+
+def is_zygote_cmdline(argv: list[bytes]) -> bool:
+    return any(arg.endswith(b"zygote.py") for arg in argv)
+
+
+def is_zygote_pid(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return is_zygote_cmdline(f.read().split(b"\0")) and is_zygote(pid)
+    except OSError:
+        return False
+
+
+def is_zygote(pid: int) -> bool:
+    """The fork server itself: zygote.py's command line, its parent not."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        with open(f"/proc/{ppid}/cmdline", "rb") as f:
+            return not is_zygote_cmdline(f.read().split(b"\0"))
+    except OSError:
+        return False
 
 
 def rss_mb(pids: list[int]) -> float:
     return round(sum(vmrss_kb(p) for p in pids) / 1024, 1)
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared with other processes (a fork's parent) split."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def pss_mb(pids: list[int]) -> float:
+    return round(sum(pss_kb(p) for p in pids) / 1024, 1)
 
 
 # HTTP ------------------------------------------------------------------------------------
@@ -443,6 +485,9 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=5.0)
     ap.add_argument("--pll-runs", type=int, default=20)
     ap.add_argument("--quick", action="store_true", help="tiny smoke run")
+    ap.add_argument(
+        "--no-fork-server", action="store_true", help="engine starts each runtime by exec"
+    )
     args = ap.parse_args()
     if args.quick:
         args.cold, args.warm, args.other, args.rounds = 3, 100, 20, 2
@@ -454,7 +499,8 @@ def main() -> None:
         "function_memory_mb": MEMORY_MB,
     }
     state = Path(tempfile.mkdtemp(prefix="lconsole-bench-"))
-    engine = EngineProcess(state)
+    engine = EngineProcess(state, *(["--no-fork-server"] if args.no_fork_server else []))
+    result["fork_server"] = not args.no_fork_server
     try:
         engine.start()
         lam = engine.client()
@@ -487,13 +533,16 @@ def main() -> None:
         after = descendants(pid)
         new = [p for p in after if p not in before]
         new_envs = sum(map(is_runtime, new))
+        zygotes = [p for p in after if is_zygote_pid(p)]
         result["memory"] = {
             "engine_idle_rss_mb": round(idle_kb / 1024, 1),
+            "zygote_rss_mb": rss_mb(zygotes) if zygotes else None,  # the Python fork server
             "engine_rss_after_bench_mb": round(vmrss_kb(pid) / 1024, 1),
             # environments = runtime processes started; RSS = every process started with them
             "throughput_environments": new_envs,
             "throughput_processes": len(new),
             "per_environment_rss_mb": round(rss_mb(new) / new_envs, 1) if new_envs else None,
+            "per_environment_pss_mb": round(pss_mb(new) / new_envs, 1) if new_envs else None,
             "all_environments": sum(map(is_runtime, after)),
             "all_processes": len(after),
             "all_processes_rss_mb": rss_mb(after),

@@ -79,9 +79,13 @@ async def test_invoke_with_a_template_shows_the_outcome_and_the_live_row(
 
             await pilot.press("ctrl+s")
             await until(pilot, lambda: "200 ok" in screen_text(app), "the invoke result")
+            # and for its figures: once, in a full run, "200 ok" was on screen before them
+            await until(
+                pilot, lambda: "billed" in screen_text(app), "the result's figures", timeout=5.0
+            )
             text = screen_text(app)
-            assert "❄ cold" in text or "warm" in text
-            assert "billed" in text and '"echo"' in text
+            assert "❄ cold" in text or "warm" in text, text
+            assert '"echo"' in text, text
 
             await pilot.press("escape")
             rows = app.screen.query_one("#invocations-table", ResourceTable)

@@ -41,6 +41,7 @@ class Launch:
     argv: list[str]
     env: dict[str, str] = field(default_factory=dict)
     notice: str | None = None  # said once in the function's log
+    fork_args: list[str] | None = None  # sys.argv[1:] when the Python fork server can start it
 
 
 class MissingToolchain(Exception):

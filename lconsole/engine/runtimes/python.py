@@ -59,14 +59,21 @@ runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
 
 
 @functools.cache
-def _start_without_site() -> str | None:
-    """The -S start-up code, or None when awslambdaric is not in a site dir (then use site)."""
+def site_dirs() -> list[str] | None:
+    """The site dirs a runtime started without `site` gets; None when awslambdaric is not in
+    one (only a .pth puts it on the path): then runtimes start with site, and are not forked."""
     dirs = [d for d in (*site.getsitepackages(), site.getusersitepackages()) if d in sys.path]
     spec = importlib.util.find_spec("awslambdaric")
     origin = spec.origin if spec is not None else None
     if origin is None or not any(Path(origin).is_relative_to(d) for d in dirs):
         return None
-    return _START.format(site_packages=dirs)
+    return dirs
+
+
+def _start_without_site() -> str | None:
+    """The -S start-up code, or None when awslambdaric is not in a site dir (then use site)."""
+    dirs = site_dirs()
+    return None if dirs is None else _START.format(site_packages=dirs)
 
 
 class PythonLauncher:
@@ -84,7 +91,7 @@ class PythonLauncher:
         handler = config.handler or ""
         start = _start_without_site() if python == sys.executable else None
         if start is not None:
-            return Launch([python, "-S", "-c", start, handler], env, notice)
+            return Launch([python, "-S", "-c", start, handler], env, notice, fork_args=[handler])
         return Launch([python, "-m", "awslambdaric", handler], env, notice)
 
     def version_label(self, config: FunctionConfig) -> str:

@@ -31,7 +31,7 @@ from lconsole.engine import namespace as namespaces
 log = logging.getLogger("lconsole.engine")
 
 ZYGOTE = Path(__file__).resolve().parent / "runtimes" / "zygote.py"
-START_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 10.0
 LOCALE = "C.UTF-8"  # the runtime's LC_CTYPE (runtimes/python.py): the zygote starts with it
 # Variables an interpreter reads when it starts, beyond the two the child applies by hand.
 _APPLIED = {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
@@ -83,7 +83,7 @@ class _Zygote:
 
 
 class ForkServer:
-    """One zygote for the engine's interpreter; started in the background, stopped with it."""
+    """One zygote for the engine's interpreter, started and stopped with the engine."""
 
     def __init__(self, site_dirs: list[str]) -> None:
         self.site_dirs = site_dirs
@@ -119,8 +119,12 @@ class ForkServer:
         finally:
             theirs.close()
         ours.setblocking(False)
-        self._zygote = _Zygote(proc, ours, loop.create_future())
+        zygote = self._zygote = _Zygote(proc, ours, loop.create_future())
         loop.add_reader(ours.fileno(), self._readable)
+        try:  # ~50 ms: the engine is ready when its cold starts are forks
+            await asyncio.wait_for(asyncio.shield(zygote.ready), START_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("the Python fork server is slow to start: runtimes start with exec")
 
     async def spawn(
         self,
@@ -132,12 +136,7 @@ class ForkServer:
     ) -> ForkedProcess:
         """A new runtime process running awslambdaric with `args`; raises ForkUnavailable."""
         zygote = self._zygote
-        if zygote is None or self._dead or not can_fork(env):
-            raise ForkUnavailable
-        if not zygote.ready.done():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(zygote.ready), START_TIMEOUT_S)
-        if self._dead or not zygote.ready.done():
+        if zygote is None or self._dead or not zygote.ready.done() or not can_fork(env):
             raise ForkUnavailable
         request_id = next(self._ids)
         fds = [output]

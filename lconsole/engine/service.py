@@ -166,7 +166,7 @@ class Engine:
         await self.observability.start(self._busy)
         self.runtime_api = RuntimeApi()
         dirs = python_runtime.site_dirs() if self.settings.fork_python else None
-        if dirs is not None:  # in the background: the first cold start waits for it at most
+        if dirs is not None:
             self.forkserver = ForkServer(dirs)
             await self.forkserver.start()
         self.pool = Pool(

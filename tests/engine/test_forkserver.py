@@ -151,3 +151,16 @@ def test_no_fork_server_starts_every_runtime_as_a_new_interpreter(tmp_path: Path
         _create(lam, "execd")
         _, body = _invoke(lam, "execd")
         assert not _forked(body) and body["ppid"] == proc.endpoint["pid"]
+
+
+def test_engine_killed_takes_the_zygote_and_its_runtimes_with_it(tmp_path: Path) -> None:
+    with EngineProcess(tmp_path / "state") as proc:
+        lam = proc.client()
+        _create(lam, "abandoned")
+        _, body = _invoke(lam, "abandoned")
+        assert _forked(body)
+        assert proc.proc is not None
+        proc.proc.kill()  # no shutdown: the zygote sees its control socket close
+        proc.proc.wait(10)
+        assert _gone(body["ppid"]), "the zygote outlived the engine"
+        assert _gone(body["pid"]), "a forked runtime outlived the engine"

@@ -32,6 +32,7 @@ log = logging.getLogger("lconsole.engine")
 
 ZYGOTE = Path(__file__).resolve().parent / "runtimes" / "zygote.py"
 START_TIMEOUT_S = 10.0
+SPAWN_TIMEOUT_S = 15.0  # above the zygote's own bound on a child's setup (10 s)
 LOCALE = "C.UTF-8"  # the runtime's LC_CTYPE (runtimes/python.py): the zygote starts with it
 # Variables an interpreter reads when it starts, beyond the two the child applies by hand.
 _APPLIED = {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
@@ -155,7 +156,15 @@ class ForkServer:
         except OSError as exc:
             self._replies.pop(request_id, None)
             raise ForkUnavailable from exc
-        pid = await reply  # a RuntimeError with the child's own words when its setup failed
+        try:  # a RuntimeError with the child's own words when its setup failed
+            pid = await asyncio.wait_for(reply, SPAWN_TIMEOUT_S)
+        except TimeoutError:
+            log.warning("the Python fork server stopped answering: runtimes start with exec")
+            self._dead = True
+            self._lost()
+            with contextlib.suppress(ProcessLookupError):
+                zygote.proc.kill()
+            raise ForkUnavailable from None
         return ForkedProcess(pid, self._children[pid])
 
     def _readable(self) -> None:

@@ -21,13 +21,16 @@ Messages are JSON. In: {"id", "args", "env", "cwd", "namespace": null | {"code",
 import importlib.util
 import json
 import os
+import select
 import selectors
 import signal
 import socket
 import sys
+import time
 
 del sys.path[0]  # this script's directory: nothing there is for functions
 MAX_MESSAGE = 1 << 20
+SETUP_TIMEOUT_S = 10.0
 
 
 def _load_namespace(path):
@@ -110,7 +113,13 @@ def _fork(control, request, fds, namespace):
     for fd in fds:
         os.close(fd)
     said = b""
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
     while True:  # the child's setup is a few syscalls; it writes once, or dies
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([ready_r], [], [], left)[0]:
+            os.kill(pid, signal.SIGKILL)  # stuck (a mount that never returns): say so, go on
+            said = said.strip(b"\0") or b"the environment's setup did not finish"
+            break
         chunk = os.read(ready_r, 4096)
         if not chunk:
             break
@@ -201,8 +210,6 @@ def become(request, base_path):
     env = request["env"]
     os.environ.clear()
     os.environ.update(env)
-    import time
-
     time.tzset()
     sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
     extra = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]

@@ -11,7 +11,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import tzinfo
 
-from textual import work
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
@@ -25,6 +25,7 @@ from lconsole.backends.base import (
     Invocation,
 )
 from lconsole.tui import messages
+from lconsole.tui.collector import IdleCollector
 from lconsole.tui.commands import Command
 from lconsole.tui.feed import Feed
 from lconsole.tui.keys import Keymap, key
@@ -40,6 +41,7 @@ from lconsole.tui.state import ConsoleState
 from lconsole.tui.widgets.command_line import CommandLine
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
+COLLECT_TICK_S = 0.25  # how often the idle collector looks for a quiet moment
 REDRAW_S = 0.25  # live data reaches the screen at most four times a second
 BACKGROUND_STOP_S = 5.0  # how long quitting waits for background work to clean up
 FUNCTION_VIEWS = {
@@ -88,6 +90,7 @@ class LconsoleApp(App[None]):
         self.initial_theme = THEMES.get(theme, theme)
         self.background = background  # work that lives as long as the console (`lconsole demo`)
         self._background_task: asyncio.Task[None] | None = None
+        self.collector: IdleCollector | None = None  # full collections, on a terminal only
         self._dirty = False
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             # A console, not a slideshow: a tab's sliding underline alone redrew the tab bar,
@@ -105,6 +108,10 @@ class LconsoleApp(App[None]):
             # which key presses then wait for. Frozen, a full collection takes ~20 ms. Headless
             # runs (tests: many apps in one process) leave the collector alone.
             gc.freeze()
+            # ...and the rest of them run when nobody is typing (collector.py).
+            self.collector = IdleCollector()
+            self.collector.start()
+            self.set_interval(COLLECT_TICK_S, self.collector.tick)
             self._exit_on_signals()
         self.theme = self.initial_theme
         if self.keymap.keys:
@@ -128,8 +135,15 @@ class LconsoleApp(App[None]):
             with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
                 loop.add_signal_handler(sig, self.exit)
 
+    async def on_event(self, event: events.Event) -> None:
+        if self.collector is not None and isinstance(event, events.Key):
+            self.collector.pressed()
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
         """Quitting stops the background work and waits, briefly, until it has cleaned up."""
+        if self.collector is not None:
+            self.collector.stop()
         task = self._background_task
         if task is not None and not task.done():
             task.cancel()

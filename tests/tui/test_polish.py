@@ -322,3 +322,25 @@ async def test_an_untraced_invocation_says_why_inline(samples_engine: EngineProc
                 text = await trace_of(pilot, app, name, rid)
                 assert f"no trace recorded for this invocation — {why}" in text
                 assert "✖" not in text
+
+
+async def test_keys_hold_back_the_idle_full_collection() -> None:
+    """A terminal console collects generation 2 only while the keyboard is quiet (the idle
+    collector); the key hook is what tells it the user is typing."""
+    from lconsole.tui.collector import IdleCollector
+
+    clock = [0.0]
+    runs: list[float] = []
+    app = scene_app(SceneBackend())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.state.loaded, "the function list")
+        clock[0] = 100.0
+        app.collector = IdleCollector(lambda: clock[0], lambda: runs.append(clock[0]))
+        clock[0] = 105.5  # a full collection is due, but for the key
+        await pilot.press("down")
+        assert app.collector.last_key == 105.5
+        app.collector.tick()
+        assert runs == []
+        clock[0] = 106.6
+        app.collector.tick()
+        assert runs == [106.6]

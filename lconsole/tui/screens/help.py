@@ -9,10 +9,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Label, Static
+from textual.widgets import Label
 
 from lconsole.tui.keys import key
 from lconsole.tui.widgets.footer import KeysFooter
+from lconsole.tui.widgets.rendered import RenderedOnce
 
 
 def bindings_table(rows: Iterable[tuple[str, Binding, bool]]) -> Table:
@@ -46,5 +47,5 @@ class HelpScreen(ModalScreen[None]):
         with Vertical(classes="dialog help"):
             yield Label(f"Keys: {self.title_text}", classes="dialog-title")
             with VerticalScroll():
-                yield Static(bindings_table(self.rows))
+                yield RenderedOnce(bindings_table(self.rows))
         yield KeysFooter(show_command_palette=False)

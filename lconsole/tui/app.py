@@ -102,16 +102,8 @@ class LconsoleApp(App[None]):
         return int(self.clock() * 1000)
 
     def on_mount(self) -> None:
-        if not self.is_headless:
-            # What importing made (~140,000 objects) lives as long as the process, yet every
-            # full collection walks it: ~80 ms of CPU each, every ~8 s at 500 invocations/s,
-            # which key presses then wait for. Frozen, a full collection takes ~20 ms. Headless
-            # runs (tests: many apps in one process) leave the collector alone.
-            gc.freeze()
-            # ...and the rest of them run when nobody is typing (collector.py).
-            self.collector = IdleCollector()
-            self.collector.start()
-            self.set_interval(COLLECT_TICK_S, self.collector.tick)
+        if not self.is_headless:  # headless runs (tests: many apps in one process) do not
+            self.collect_garbage_when_idle()
             self._exit_on_signals()
         self.theme = self.initial_theme
         if self.keymap.keys:
@@ -123,6 +115,19 @@ class LconsoleApp(App[None]):
         if self.background is not None:
             self._background_task = asyncio.create_task(self._background(self.background))
         self.set_interval(REDRAW_S, self._redraw)
+
+    def collect_garbage_when_idle(self) -> None:
+        """Keep full garbage collections away from key presses.
+
+        What importing made (~140,000 objects) lives as long as the process, yet every full
+        collection walks it: ~80 ms of CPU each, every ~8 s at 500 invocations/s, which key
+        presses then wait for. Frozen, it is left out. The full collections themselves then
+        run when nobody is typing (collector.py).
+        """
+        gc.freeze()
+        self.collector = IdleCollector()
+        self.collector.start()
+        self.set_interval(COLLECT_TICK_S, self.collector.tick)
 
     def _exit_on_signals(self) -> None:
         """SIGTERM, or SIGHUP from a dropped SSH session, quits like `q` does.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import itertools
 import os
 import signal
 import time
@@ -13,6 +14,7 @@ from datetime import tzinfo
 
 from textual import events, work
 from textual.app import App, SystemCommand
+from textual.binding import Binding
 from textual.screen import Screen
 
 from lconsole.backends.base import (
@@ -41,6 +43,7 @@ from lconsole.tui.state import ConsoleState
 from lconsole.tui.widgets.command_line import CommandLine
 
 THEMES = {"dark": "textual-dark", "light": "textual-light"}
+HELP_SCREENS = 8  # composed help screens kept for reuse (a few per view: tabs, modes)
 COLLECT_TICK_S = 0.25  # how often the idle collector looks for a quiet moment
 REDRAW_S = 0.25  # live data reaches the screen at most four times a second
 BACKGROUND_STOP_S = 5.0  # how long quitting waits for background work to clean up
@@ -91,6 +94,8 @@ class LconsoleApp(App[None]):
         self.background = background  # work that lives as long as the console (`lconsole demo`)
         self._background_task: asyncio.Task[None] | None = None
         self.collector: IdleCollector | None = None  # full collections, on a terminal only
+        self._help_screens: dict[tuple[object, ...], str] = {}  # what they show -> name
+        self._help_ids = itertools.count(1)
         self._dirty = False
         if "TEXTUAL_ANIMATIONS" not in os.environ:
             # A console, not a slideshow: a tab's sliding underline alone redrew the tab bar,
@@ -320,7 +325,26 @@ class LconsoleApp(App[None]):
             for active in screen.active_bindings.values()
         ]
         title = " › ".join(getattr(screen, "crumbs", ())) or type(screen).__name__
-        self.push_screen(HelpScreen(title, rows))
+        self.push_screen(self._help_screen(title, rows))
+
+    def _help_screen(self, title: str, rows: list[tuple[str, Binding, bool]]) -> str:
+        """The name of an installed help screen showing `rows`: composed once, then reused.
+
+        Composing help (its widgets, styles and table) was most of a `?` press; a view shows
+        the same keys every time unless its tab, keymap or mode changed.
+        """
+        shape = (title, tuple((shown, b.id or b.action, b.tooltip, b.description, on)
+                              for shown, b, on in rows))  # fmt: skip
+        name = self._help_screens.pop(shape, None)
+        if name is None:
+            name = f"help-{next(self._help_ids)}"
+            self.install_screen(HelpScreen(title, rows), name)
+        self._help_screens[shape] = name  # newest last
+        while len(self._help_screens) > HELP_SCREENS:
+            oldest = self._help_screens.pop(next(iter(self._help_screens)))
+            if all(s is not self.get_screen(oldest) for s in self.screen_stack):
+                self.uninstall_screen(oldest)
+        return name
 
     def action_back(self) -> None:
         if len(self.screen_stack) > 2:

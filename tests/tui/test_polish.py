@@ -344,3 +344,31 @@ async def test_keys_hold_back_the_idle_full_collection() -> None:
         clock[0] = 106.6
         app.collector.tick()
         assert runs == [106.6]
+
+
+async def test_help_is_composed_once_per_set_of_keys_and_reused() -> None:
+    from lconsole.tui import app as app_module
+    from lconsole.tui.screens.help import HelpScreen
+
+    app = scene_app(SceneBackend())
+    async with app.run_test(size=(100, 30)) as pilot:
+        await until(pilot, lambda: app.state.loaded, "the function list")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help")
+        first = app.screen
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "help again")
+        assert app.screen is first and "Keys: functions" in screen_text(app)
+        await pilot.press("escape")
+        await until(pilot, lambda: not isinstance(app.screen, HelpScreen), "help closed")
+        await command(pilot, "function checkout-api")
+        await until(pilot, lambda: isinstance(app.screen, FunctionScreen), "the function")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen), "the function's help")
+        assert app.screen is not first and "checkout-api" in screen_text(app)
+        await pilot.press("escape")
+        names = [app._help_screen(f"view {n}", []) for n in range(app_module.HELP_SCREENS + 2)]
+        assert not app.is_screen_installed(names[0])  # the oldest are let go
+        assert all(app.is_screen_installed(n) for n in names[2:])

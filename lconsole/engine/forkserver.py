@@ -27,13 +27,13 @@ from pathlib import Path
 from typing import Protocol
 
 from lconsole.engine import namespace as namespaces
+from lconsole.engine.runtimes.python import LOCALE
 
 log = logging.getLogger("lconsole.engine")
 
 ZYGOTE = Path(__file__).resolve().parent / "runtimes" / "zygote.py"
 START_TIMEOUT_S = 10.0
 SPAWN_TIMEOUT_S = 15.0  # above the zygote's own bound on a child's setup (10 s)
-LOCALE = "C.UTF-8"  # the runtime's LC_CTYPE (runtimes/python.py): the zygote starts with it
 # Variables an interpreter reads when it starts, beyond the two the child applies by hand.
 _APPLIED = {"PYTHONPATH", "PYTHONDONTWRITEBYTECODE"}
 
@@ -140,14 +140,8 @@ class ForkServer:
         if zygote is None or self._dead or not zygote.ready.done() or not can_fork(env):
             raise ForkUnavailable
         request_id = next(self._ids)
-        fds = [output]
-        where: object = None
-        if ns is not None:
-            if ns.fd is not None:
-                where = "enter"
-                fds.append(ns.fd)
-            else:
-                where = {"code": str(ns.code), "opt": str(ns.opt), "tmp": ns.tmp_options}
+        where, ns_fds = ns.for_fork() if ns is not None else (None, [])
+        fds = [output, *ns_fds]
         message = {"id": request_id, "args": args, "env": env, "cwd": cwd, "namespace": where}
         reply = asyncio.get_running_loop().create_future()
         self._replies[request_id] = reply
@@ -159,9 +153,7 @@ class ForkServer:
         try:  # a RuntimeError with the child's own words when its setup failed
             pid = await asyncio.wait_for(reply, SPAWN_TIMEOUT_S)
         except TimeoutError:
-            log.warning("the Python fork server stopped answering: runtimes start with exec")
-            self._dead = True
-            self._lost()
+            self._lost("the Python fork server stopped answering: runtimes start with exec")
             with contextlib.suppress(ProcessLookupError):
                 zygote.proc.kill()
             raise ForkUnavailable from None
@@ -178,7 +170,7 @@ class ForkServer:
             except OSError:
                 data = b""
             if not data:
-                self._lost()
+                self._lost("the Python fork server exited: new runtimes start with exec")
                 return
             self._on(json.loads(data))
 
@@ -203,12 +195,13 @@ class ForkServer:
             else:
                 reply.set_exception(RuntimeError(str(message.get("error"))))
 
-    def _lost(self) -> None:
-        """The zygote is gone: its children can no longer be waited for, so end them."""
+    def _lost(self, why: str | None) -> None:
+        """The zygote is gone (`why`, None when stopping): its children can no longer be waited
+        for, so end them."""
         zygote = self._zygote
         assert zygote is not None
-        if not self._dead:
-            log.warning("the Python fork server exited: new runtimes start with exec")
+        if why is not None and not self._dead:
+            log.warning(why)
         self._dead = True
         asyncio.get_running_loop().remove_reader(zygote.sock.fileno())
         for reply in self._replies.values():
@@ -228,8 +221,7 @@ class ForkServer:
         zygote = self._zygote
         if zygote is None:
             return
-        self._dead = True  # stopping, not lost: nothing to warn about
-        self._lost()
+        self._lost(None)
         zygote.sock.close()  # the zygote ends its children and exits on EOF
         try:
             await asyncio.wait_for(zygote.proc.wait(), 5.0)

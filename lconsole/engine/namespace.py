@@ -133,6 +133,13 @@ class Namespace:
             build, os.fsencode(self.code), os.fsencode(self.opt), self.tmp_options.encode(), then
         )
 
+    def for_fork(self) -> tuple[object, list[int]]:
+        """What the Python zygote's child does instead (runtimes/zygote.py), and the fds it needs:
+        enter the namespace held open, or make it (then `adopt` holds it)."""
+        if self.fd is not None:
+            return "enter", [self.fd]
+        return {"code": str(self.code), "opt": str(self.opt), "tmp": self.tmp_options}, []
+
     def adopt(self, pid: int) -> None:
         """Hold the namespace the process `pid` made, so later runtimes can enter it."""
         if self.fd is not None:

@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -99,15 +100,34 @@ def loadavg() -> list[str]:
 # /proc -----------------------------------------------------------------------------------
 
 
-def vmrss_kb(pid: int) -> int:
+def _proc_kb(pid: int, name: str, field: str) -> int:
+    """A `Field:  N kB` figure from /proc/PID/NAME; 0 once the process is gone."""
     try:
-        with open(f"/proc/{pid}/status") as f:
+        with open(f"/proc/{pid}/{name}") as f:
             for line in f:
-                if line.startswith("VmRSS:"):
+                if line.startswith(field):
                     return int(line.split()[1])
     except OSError:
         pass
     return 0
+
+
+def vmrss_kb(pid: int) -> int:
+    return _proc_kb(pid, "status", "VmRSS:")
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size: pages shared with other processes (a fork's parent) split."""
+    return _proc_kb(pid, "smaps_rollup", "Pss:")
+
+
+def total_mb(pids: list[int], kb: Callable[[int], int] = vmrss_kb) -> float:
+    return round(sum(kb(p) for p in pids) / 1024, 1)
+
+
+def _ppid(stat: str) -> int:
+    # comm may hold spaces/parens: after the last ')' come state, ppid, ...
+    return int(stat.rsplit(")", 1)[1].split()[1])
 
 
 def parents() -> dict[int, int]:
@@ -121,8 +141,7 @@ def parents() -> dict[int, int]:
                 stat = f.read()
         except OSError:
             continue
-        # comm may hold spaces/parens: after the last ')' come state, ppid, ...
-        table[int(entry)] = int(stat.rsplit(")", 1)[1].split()[1])
+        table[int(entry)] = _ppid(stat)
     return table
 
 
@@ -140,61 +159,36 @@ def descendants(engine_pid: int) -> list[int]:
     return found
 
 
-def is_runtime(pid: int) -> bool:
-    """One runtime interface client per environment; helpers (namespace holders) are not."""
+def _argv(pid: int) -> list[bytes]:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().split(b"\0")
+            return f.read().split(b"\0")
+    except OSError:
+        return []
+
+
+def _zygote_argv(argv: list[bytes]) -> bool:
+    return any(arg.endswith(b"zygote.py") for arg in argv)
+
+
+def is_zygote(pid: int) -> bool:
+    """The fork server itself: zygote.py's command line, its parent's not (its forks share it)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            parent = _ppid(f.read())
     except OSError:
         return False
+    return _zygote_argv(_argv(pid)) and not _zygote_argv(_argv(parent))
+
+
+def is_runtime(pid: int) -> bool:
+    """One runtime interface client per environment; helpers (namespace holders) are not."""
+    argv = _argv(pid)
     # `python -m awslambdaric H`, or `python -S -c <start-up code naming awslambdaric> H`,
     # or a fork of the zygote (`python -S .../zygote.py ...`), which is not one itself
     if any(b"awslambdaric" in arg for arg in argv):
         return True
-    return is_zygote_cmdline(argv) and not is_zygote(pid)
-
-
-def is_zygote_cmdline(argv: list[bytes]) -> bool:
-    return any(arg.endswith(b"zygote.py") for arg in argv)
-
-
-def is_zygote_pid(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return is_zygote_cmdline(f.read().split(b"\0")) and is_zygote(pid)
-    except OSError:
-        return False
-
-
-def is_zygote(pid: int) -> bool:
-    """The fork server itself: zygote.py's command line, its parent not."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-        with open(f"/proc/{ppid}/cmdline", "rb") as f:
-            return not is_zygote_cmdline(f.read().split(b"\0"))
-    except OSError:
-        return False
-
-
-def rss_mb(pids: list[int]) -> float:
-    return round(sum(vmrss_kb(p) for p in pids) / 1024, 1)
-
-
-def pss_kb(pid: int) -> int:
-    """Proportional set size: pages shared with other processes (a fork's parent) split."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as f:
-            for line in f:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def pss_mb(pids: list[int]) -> float:
-    return round(sum(pss_kb(p) for p in pids) / 1024, 1)
+    return _zygote_argv(argv) and not is_zygote(pid)
 
 
 # HTTP ------------------------------------------------------------------------------------
@@ -533,19 +527,21 @@ def main() -> None:
         after = descendants(pid)
         new = [p for p in after if p not in before]
         new_envs = sum(map(is_runtime, new))
-        zygotes = [p for p in after if is_zygote_pid(p)]
+        zygotes = [p for p in after if is_zygote(p)]
         result["memory"] = {
             "engine_idle_rss_mb": round(idle_kb / 1024, 1),
-            "zygote_rss_mb": rss_mb(zygotes) if zygotes else None,  # the Python fork server
+            "zygote_rss_mb": total_mb(zygotes) if zygotes else None,  # the Python fork server
             "engine_rss_after_bench_mb": round(vmrss_kb(pid) / 1024, 1),
             # environments = runtime processes started; RSS = every process started with them
             "throughput_environments": new_envs,
             "throughput_processes": len(new),
-            "per_environment_rss_mb": round(rss_mb(new) / new_envs, 1) if new_envs else None,
-            "per_environment_pss_mb": round(pss_mb(new) / new_envs, 1) if new_envs else None,
+            "per_environment_rss_mb": round(total_mb(new) / new_envs, 1) if new_envs else None,
+            "per_environment_pss_mb": (
+                round(total_mb(new, pss_kb) / new_envs, 1) if new_envs else None
+            ),
             "all_environments": sum(map(is_runtime, after)),
             "all_processes": len(after),
-            "all_processes_rss_mb": rss_mb(after),
+            "all_processes_rss_mb": total_mb(after),
         }
     finally:
         code = engine.stop()

@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import signal
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import pytest
 
 from tests.support.engine import EngineProcess
 from tests.support.packages import create_python
+from tests.support.processes import wait_gone
 
 APP = r"""
 import logging, os, random, sys, time
@@ -81,21 +81,10 @@ def test_environments_are_forks_of_one_zygote_with_their_own_state(lam, engine) 
     assert bodies[0]["tz"] == ":UTC" and bodies[0]["argv"] == ["app.handler"]
     # SIGTERM does to a forked runtime what it does to a new interpreter: it ends that one only
     os.kill(bodies[0]["pid"], signal.SIGTERM)
-    assert _gone(bodies[0]["pid"])
+    assert wait_gone(bodies[0]["pid"])
     with ThreadPoolExecutor(2) as pool:  # both environments serve: the other one is still warm
         again = [b["pid"] for _, b in pool.map(lambda _: _invoke(lam, "forked", sleep), range(2))]
     assert bodies[1]["pid"] in again
-
-
-def _gone(pid: int, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.02)
-    return False
 
 
 def test_forked_runtime_reads_the_functions_log_format_and_level(lam) -> None:  # type: ignore[no-untyped-def]
@@ -139,7 +128,7 @@ def test_zygote_gone_ends_its_runtimes_and_the_engine_starts_new_interpreters(
         _, first = _invoke(lam, "orphan")
         assert _forked(first)
         os.kill(first["ppid"], signal.SIGKILL)
-        assert _gone(first["pid"]), "the forked runtime outlived its zygote"
+        assert wait_gone(first["pid"]), "the forked runtime outlived its zygote"
         resp, second = _invoke(lam, "orphan")
         assert "FunctionError" not in resp
         assert not _forked(second) and second["ppid"] == proc.endpoint["pid"]
@@ -162,5 +151,5 @@ def test_engine_killed_takes_the_zygote_and_its_runtimes_with_it(tmp_path: Path)
         assert proc.proc is not None
         proc.proc.kill()  # no shutdown: the zygote sees its control socket close
         proc.proc.wait(10)
-        assert _gone(body["ppid"]), "the zygote outlived the engine"
-        assert _gone(body["pid"]), "a forked runtime outlived the engine"
+        assert wait_gone(body["ppid"]), "the zygote outlived the engine"
+        assert wait_gone(body["pid"]), "a forked runtime outlived the engine"

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
-import time
 
 import pytest
 
 from tests.support.engine import EngineProcess
 from tests.support.packages import zip_files
+from tests.support.processes import wait_gone
 
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 PY = f"python{sys.version_info.major}.{sys.version_info.minor}"
@@ -33,23 +32,6 @@ def handler(event, context):
 def engine(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     with EngineProcess(tmp_path_factory.mktemp("state"), "--idle-ttl", "1") as proc:
         yield proc
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _wait_gone(pid: int, seconds: float = 15.0) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def _call(lam, name: str, **kw) -> dict:  # type: ignore[no-untyped-def]
@@ -76,13 +58,13 @@ def test_update_drains_old_environments(lam) -> None:  # type: ignore[no-untyped
     )
     after = _call(lam, "drain")
     assert after["stage"] == "two" and after["stream"] != before["stream"]
-    assert _wait_gone(before["pid"])
+    assert wait_gone(before["pid"])
 
 
 def test_idle_environments_are_reaped(lam) -> None:  # type: ignore[no-untyped-def]
     _create(lam, "idle")
     first = _call(lam, "idle")
-    assert _wait_gone(first["pid"])
+    assert wait_gone(first["pid"])
     second = _call(lam, "idle")
     assert second["stream"] != first["stream"]
 

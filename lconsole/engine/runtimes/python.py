@@ -13,6 +13,8 @@ from pathlib import Path
 from lconsole.engine.runtimes import Launch, Sandbox
 from lconsole.model.function import FunctionConfig
 
+LOCALE = "C.UTF-8"  # a runtime's LC_CTYPE; the fork server's zygote starts with it too
+
 
 @functools.cache
 def _interpreter(version: str) -> tuple[str, str | None]:
@@ -86,7 +88,7 @@ class PythonLauncher:
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{config.runtime}",
             "PYTHONPATH": ":".join(paths),
             "PYTHONDONTWRITEBYTECODE": "1",
-            "LC_CTYPE": "C.UTF-8",
+            "LC_CTYPE": LOCALE,
         }
         handler = config.handler or ""
         start = _start_without_site() if python == sys.executable else None

@@ -221,15 +221,15 @@ def become(request, base_path):
     site.setquit()  # exit(), quit() and help(), as `site` gives them (runtimes/python.py)
     site.setcopyright()
     site.sethelper()
-    for name in [m for m in sys.modules if m == "_lconsole_namespace"]:
-        del sys.modules[name]
+    sys.modules.pop("_lconsole_namespace", None)
 
 
 if __name__ == "__main__":
-    _base = list(sys.path)
-    _request = serve(json.loads(sys.argv[1]), sys.argv[2], int(sys.argv[3]))
-    become(_request, _base + json.loads(sys.argv[1]))
-    del _base, _request
+    _sites = json.loads(sys.argv[1])
+    _base = [*sys.path, *_sites]  # the stdlib, then the site dirs: as runtimes/python.py has it
+    _request = serve(_sites, sys.argv[2], int(sys.argv[3]))
+    become(_request, _base)
+    del _sites, _base, _request
     import runpy
 
     runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)

@@ -26,7 +26,7 @@ from lconsole.backends.base import (
     FunctionInfo,
     Invocation,
 )
-from lconsole.tui import messages
+from lconsole.tui import cycles, messages
 from lconsole.tui.collector import IdleCollector
 from lconsole.tui.commands import Command
 from lconsole.tui.feed import Feed
@@ -82,6 +82,7 @@ class LconsoleApp(App[None]):
         poll_s: float = 1.0,
         background: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
+        cycles.install()  # before anything is drawn: see cycles.py
         super().__init__()
         self.backend = backend
         self.read_only = read_only

@@ -1,14 +1,14 @@
 """Full garbage collections while the user is not typing.
 
-A full collection walks every tracked object, and a console drawing live tables holds many:
-each of Textual's `Strip`s (a drawn line) carries seven small caches, ~65,000 objects in
-the function view. Left to Python, a full collection took 77-100 ms on an idle machine and
-250-320 ms at 500 invocations/s, and it ran in the middle of the layout that answers a key
-(measured in the console: key read → frame written). So the console turns Python's own full
-collections off and runs them itself: once the keyboard has been quiet for `QUIET_S`, at
-most every `EVERY_S`, and in any case `AT_MOST_S` after the last one, so memory stays flat
-however long someone types. Young collections (generations 0 and 1) stay automatic: they
-are short, and most garbage goes there.
+A full collection walks every tracked object. Before `cycles.py`, Textual's reference cycles
+left every drawn line and every restyle to the collector: a full collection took 77-100 ms on
+an idle machine and 250-320 ms at 500 invocations/s, in the middle of the layout that answers
+a key, and the first one forced after a minute of typing 0.9-1.8 s. Without that garbage a
+full collection walks the console's ~45,000 live objects in ~10 ms, but it still need not run
+under a key press: the console turns Python's own full collections off and runs them itself,
+once the keyboard has been quiet for `QUIET_S`, at most every `EVERY_S`, and in any case
+`AT_MOST_S` after the last one, so memory stays flat however long someone types. Young
+collections (generations 0 and 1) stay automatic: they are short, and most garbage goes there.
 """
 
 from __future__ import annotations

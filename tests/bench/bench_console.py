@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import gc
 import http.client
 import json
 import multiprocessing
@@ -776,6 +777,44 @@ def _escape_series(console: Console, presses: int) -> dict[str, object]:
 # (2b) the same in-process, with Textual's pilot ------------------------------------------------
 
 
+class Collections:
+    """Every garbage collection in this process, from `gc.callbacks`: generation and ms."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[int, float]] = []
+        self._t0 = 0.0
+
+    def __enter__(self) -> Collections:
+        gc.callbacks.append(self._callback)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        gc.callbacks.remove(self._callback)
+
+    def _callback(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            self.seen.append((info["generation"], (time.perf_counter() - self._t0) * 1000))
+
+    def report(self) -> dict[str, object]:
+        full = [ms for gen, ms in self.seen if gen == 2]
+        young = [ms for gen, ms in self.seen if gen < 2]
+        return {
+            "full": {"count": len(full), "max_ms": r3(max(full, default=None))},
+            "young": {"count": len(young), "p99_ms": r3(pct(young, 99)) if young else None},
+            "tracked_objects_at_end": len(gc.get_objects()),
+            "full_collection_now": full_collection_now(),
+        }
+
+
+def full_collection_now() -> dict[str, float | int | None]:
+    """What the next full collection costs: what the series left for it, and its time."""
+    t0 = time.perf_counter()
+    found = gc.collect()
+    return {"ms": r3((time.perf_counter() - t0) * 1000), "garbage_objects": found}
+
+
 def bench_keys_pilot(
     engine: EngineProcess, load: Load, presses: int, pilot_presses: int
 ) -> dict[str, object]:
@@ -788,6 +827,9 @@ def bench_keys_pilot(
     a console fed 500 events/s never does, so it is reported only to show why it is not used.
     On a terminal the console keeps full garbage collections for quiet moments, not
     headless; this does the same, so both variants measure one console.
+    `garbage_collections`: the collections during each press series (`gc.callbacks`), the
+    objects tracked at its end, and one full collection timed right after it, which is what
+    the next full collection would cost (the cyclic garbage the series left, and its walk).
     """
 
     from textual import events
@@ -845,14 +887,16 @@ def bench_keys_pilot(
                         await until(Change(("REQUEST",)), time.perf_counter())
                     shown: list[float] = []
                     log(f"pilot, {view} view: {presses} x 2 key events")
-                    for _ in range(presses):
-                        for name, char, change in steps:
-                            await asyncio.sleep(random.uniform(0.05, 0.30))
-                            event = events.Key(name, char)
-                            event.set_sender(app)
-                            t0 = time.perf_counter()
-                            app._driver.send_message(event)  # type: ignore[union-attr]
-                            shown.append(await until(change, t0, PRESS_TIMEOUT_S))
+                    with Collections() as collections:
+                        for _ in range(presses):
+                            for name, char, change in steps:
+                                await asyncio.sleep(random.uniform(0.05, 0.30))
+                                event = events.Key(name, char)
+                                event.set_sender(app)
+                                t0 = time.perf_counter()
+                                app._driver.send_message(event)  # type: ignore[union-attr]
+                                shown.append(await until(change, t0, PRESS_TIMEOUT_S))
+                        garbage = collections.report()
                     pressed: list[float] = []
                     for _ in range(pilot_presses):
                         for name, _char, change in steps:
@@ -864,6 +908,7 @@ def bench_keys_pilot(
                         "keys": label,
                         "key_to_frame": summary(shown),
                         "pilot_press": summary(pressed),
+                        "garbage_collections": garbage,
                     }
                     log(f"  -> key to frame {out[view]['key_to_frame']}")  # type: ignore[index]
                 out["load_per_s"] = rate.per_s()

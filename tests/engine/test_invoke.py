@@ -427,6 +427,61 @@ def test_same_echo_on_node_and_shell_bootstrap(lam) -> None:  # type: ignore[no-
         assert body == {"shell": {"n": n}}
 
 
+PIPELINING_BOOTSTRAP = """#!{python} -S
+import json, os, socket
+
+host, port = os.environ["AWS_LAMBDA_RUNTIME_API"].split(":")
+sock = socket.create_connection((host, int(port)))
+reader = sock.makefile("rb")
+API = b"/2018-06-01/runtime"
+
+
+def read():
+    status = reader.readline().split()[1].decode()
+    headers = {{}}
+    while (line := reader.readline()) not in (b"\\r\\n", b""):
+        name, _, value = line.decode().partition(":")
+        headers[name.strip().lower()] = value.strip()
+    return status, headers, reader.read(int(headers.get("content-length", 0)))
+
+
+def post(path, body):
+    return b"POST %s HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (
+        API + path, len(body), body)
+
+
+seen = []
+while True:
+    sock.sendall(b"GET " + API + b"/invocation/next HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n")
+    _, headers, event = read()
+    answer = b"/invocation/" + headers["lambda-runtime-aws-request-id"].encode() + b"/response"
+    body = json.dumps({{"event": json.loads(event), "seen": seen}}).encode()
+    # The answer, a GET where only POST goes, and the same answer again, in one write.
+    sock.sendall(
+        post(answer, body)
+        + b"GET " + API + b"/nope HTTP/1.1\\r\\nHost: x\\r\\n\\r\\n"
+        + post(answer, body)
+    )
+    seen = [read()[0] for _ in range(3)]
+"""
+
+
+def test_pipelined_runtime_requests_are_answered_in_order(lam) -> None:  # type: ignore[no-untyped-def]
+    """What a runtime sends on one connection without waiting is answered in order."""
+    _create(
+        lam,
+        "pipelining",
+        {"bootstrap": PIPELINING_BOOTSTRAP.format(python=sys.executable)},
+        modes={"bootstrap": 0o755},
+        Runtime="provided.al2023",
+        Handler="function.handler",
+    )
+    _, first = _invoke(lam, "pipelining", {"n": 1})
+    _, second = _invoke(lam, "pipelining", {"n": 2})
+    assert first == {"event": {"n": 1}, "seen": []}
+    assert second == {"event": {"n": 2}, "seen": ["202", "405", "403"]}
+
+
 def test_no_process_left_after_shutdown(tmp_path: Path) -> None:
     with EngineProcess(tmp_path / "state") as proc:
         lam = proc.client()

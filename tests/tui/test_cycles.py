@@ -133,6 +133,13 @@ async def test_restyles_reuse_component_nodes_and_follow_focus() -> None:
             looks[focused] = table.get_component_rich_style("datatable--cursor")
         assert looks[True] != looks[False]  # `DataTable:focus > .datatable--cursor` applies
 
+        app.theme = "textual-light" if app.theme != "textual-light" else "textual-dark"
+        await pilot.pause()
+        for component in table._get_component_classes():  # restyled in place, all of them
+            rules = dict(table.get_component_styles(component)._base_styles._rules)
+            assert rules == fresh_component_rules(table, component), component
+        assert table.get_component_rich_style("datatable--cursor") != looks[False]
+
         with collector_off():
             before = exact_domnodes()
             for _ in range(10):

@@ -34,6 +34,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.sharedctypes import Synchronized
@@ -821,10 +822,13 @@ def bench_keys_pilot(
     """The console in-process (`app.run_test()`, headless) on the same loaded engine.
 
     `key_to_frame`: a key event handed to the app the way its terminal driver does, until the
-    app's rendered frame (its compositor's strips, read every 10 ms) shows the change. This
-    leaves out the terminal and tmux. `pilot_press`: how long `await pilot.press(key)` takes;
-    it waits for the process to go idle (Textual's `wait_for_idle`, at most 1 s, twice), which
-    a console fed 500 events/s never does, so it is reported only to show why it is not used.
+    first frame the app makes (its `_display`, where a terminal app writes the update) that
+    shows the change, read off the compositor's strips right then. This leaves out the
+    terminal and tmux. (Reading the frame every 10 ms instead, as this did before, rendered
+    the whole screen 100 times a second inside the loop it measured.) `pilot_press`: how
+    long `await pilot.press(key)` takes; it waits for the process to go idle (Textual's
+    `wait_for_idle`, at most 1 s, twice), which a console fed 500 events/s never does, so
+    it is reported only to show why it is not used.
     On a terminal the console keeps full garbage collections for quiet moments, not
     headless; this does the same, so both variants measure one console.
     `garbage_collections`: the collections during each press series (`gc.callbacks`), the
@@ -863,14 +867,37 @@ def bench_keys_pilot(
             async with app.run_test(size=SIZE) as pilot:
                 app.collect_garbage_when_idle()  # as on a terminal; headless apps do not
 
+                watchers: list[Callable[[], None]] = []
+                display = app._display
+
+                def displayed(screen: object, renderable: object) -> None:
+                    display(screen, renderable)  # type: ignore[arg-type]
+                    if renderable is not None:
+                        for watch in list(watchers):
+                            watch()
+
+                app._display = displayed  # type: ignore[method-assign]
+
                 async def until(change: Change, start: float, timeout: float = WAIT_S) -> float:
-                    while True:
-                        asked = time.perf_counter()
-                        if change.seen(screen_text(app)):
-                            return (asked - start) * 1000
-                        if asked - start > timeout:
-                            raise TimeoutError(f"{change}:\n{screen_text(app)}")
-                        await asyncio.sleep(max(0.0, asked + 0.010 - time.perf_counter()))
+                    """Time from `start` to the first frame the app makes that shows `change`."""
+                    if change.seen(screen_text(app)):
+                        return (time.perf_counter() - start) * 1000
+                    seen: asyncio.Future[float] = asyncio.get_running_loop().create_future()
+
+                    def watch() -> None:
+                        made = time.perf_counter()
+                        if not seen.done() and change.seen(screen_text(app)):
+                            seen.set_result(made)
+
+                    watchers.append(watch)
+                    try:
+                        left = timeout - (time.perf_counter() - start)
+                        made = await asyncio.wait_for(seen, max(0.0, left))
+                    except TimeoutError:
+                        raise TimeoutError(f"{change}:\n{screen_text(app)}") from None
+                    finally:
+                        watchers.remove(watch)
+                    return (made - start) * 1000
 
                 async def loaded() -> None:
                     deadline = time.monotonic() + WAIT_S
@@ -912,7 +939,7 @@ def bench_keys_pilot(
                     }
                     log(f"  -> key to frame {out[view]['key_to_frame']}")  # type: ignore[index]
                 out["load_per_s"] = rate.per_s()
-                out["poll_interval_ms"] = 10.0
+                out["measured_at"] = "each frame the app makes (App._display)"
                 load.check()
         return out
 
